@@ -1,0 +1,26 @@
+/** Stable codes of the warnings cachier emits through `process.emitWarning`. */
+export type WarningCode =
+  | 'CACHIER_STORE_FAILED'
+  | 'CACHIER_UNSERIALIZABLE'
+  | 'CACHIER_CORRUPT_ENTRY'
+  | 'CACHIER_REFRESH_FAILED';
+
+/**
+ * Emits each warning code at most once per wrapped function, so a failing store does
+ * not flood the log with one line per call.
+ */
+export class OncePerCodeWarner {
+  private readonly emitted = new Set<WarningCode>();
+
+  constructor(private readonly name: string) {}
+
+  warn(code: WarningCode, message: string, cause?: unknown): void {
+    if (this.emitted.has(code)) return;
+    this.emitted.add(code);
+    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : cause;
+    process.emitWarning(`cachier(${this.name}): ${message}${detail ? ` (${detail})` : ''}`, {
+      type: 'CachierWarning',
+      code,
+    });
+  }
+}
