@@ -1,0 +1,574 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  type CachierEvent,
+  type CachierOptions,
+  type Core,
+  cachier,
+  disableCaching,
+  enableCaching,
+} from '../../src/index.js';
+
+/** What a core can do beyond the shared contract; groups of tests switch on these. */
+export interface CoreCapabilities {
+  /** Values are serialized (not kept by reference): unserializable results are not stored. */
+  serializes: boolean;
+}
+
+/** Makes a fresh core for one test file; `dispose` runs once after the suite. */
+export interface CoreFactory {
+  make(): Core | Promise<Core>;
+  dispose?(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves when `predicate` holds, polling; fails the test after `timeoutMs`. */
+async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await sleep(5);
+  }
+}
+
+/**
+ * The SPEC 2 call algorithm and the Core contract, run unchanged against every core.
+ * A core's test file is a few lines: `conformance('file', { make: () => new FileCore(...) }, caps)`.
+ */
+export function conformance(label: string, factory: CoreFactory, caps: CoreCapabilities): void {
+  describe(`conformance: ${label} core`, () => {
+    let core: Core;
+    beforeAll(async () => {
+      core = await factory.make();
+    });
+    afterAll(async () => {
+      await factory.dispose?.();
+    });
+    afterEach(() => {
+      enableCaching();
+      vi.restoreAllMocks();
+    });
+
+    /** A counting function wrapped on the core under a fresh random name. */
+    function counted<A extends unknown[], R>(
+      body: (...args: A) => R | Promise<R>,
+      options: CachierOptions = {},
+    ) {
+      const calls: A[] = [];
+      const fn = async (...args: A) => {
+        calls.push(args);
+        return body(...args);
+      };
+      const name = options.name ?? `conf-${randomUUID()}`;
+      return { calls, name, cached: cachier(fn, { backend: core, ...options, name }) };
+    }
+
+    describe('hits and misses', () => {
+      it('calculates once, then returns the stored value', async () => {
+        const { calls, cached } = counted((a: number, b: number) => a + b);
+        expect(await cached(1, 2)).toBe(3);
+        expect(await cached(1, 2)).toBe(3);
+        expect(calls).toHaveLength(1);
+      });
+
+      it('keeps different arguments apart and equal ones together', async () => {
+        const { calls, cached } = counted((o: { a: number; b: number }, extra?: number) =>
+          JSON.stringify(o) + String(extra),
+        );
+        await cached({ a: 1, b: 2 });
+        await cached({ b: 2, a: 1 });
+        await cached({ a: 1, b: 2 }, undefined);
+        expect(calls).toHaveLength(1);
+        await cached({ a: 2, b: 1 });
+        await cached({ a: 1, b: 2 }, 0);
+        expect(calls).toHaveLength(3);
+      });
+
+      it('wraps sync functions and still returns a promise', async () => {
+        const { calls, cached } = counted((x: number) => x * 2);
+        const result = cached(21);
+        expect(result).toBeInstanceOf(Promise);
+        expect(await result).toBe(42);
+        expect(await cached(21)).toBe(42);
+        expect(calls).toHaveLength(1);
+      });
+
+      it('round-trips rich values', async () => {
+        const value = {
+          date: new Date('2024-02-29T12:00:00Z'),
+          map: new Map<unknown, unknown>([['a', 1], [2, new Set([3])]]),
+          set: new Set(['x', 'y']),
+          big: 12345678901234567890n,
+          buffer: Buffer.from('bytes'),
+          floats: new Float64Array([1.5, -0]),
+          regexp: /a+b/gi,
+          nested: { list: [1, undefined, null, 'three'], missing: undefined },
+        };
+        const { calls, cached } = counted(() => value);
+        await cached();
+        const again = await cached();
+        expect(calls).toHaveLength(1);
+        expect(again.date).toEqual(value.date);
+        expect(again.map).toEqual(value.map);
+        expect(again.set).toEqual(value.set);
+        expect(again.big).toBe(value.big);
+        expect(Buffer.from(again.buffer).toString()).toBe('bytes');
+        expect([...again.floats]).toEqual([1.5, -0]);
+        expect(again.regexp.source).toBe('a+b');
+        expect(again.regexp.flags).toBe('gi');
+        expect(again.nested).toEqual(value.nested);
+        expect('missing' in again.nested).toBe(true);
+      });
+
+      it('round-trips an Error value', async () => {
+        const { cached } = counted(() => new RangeError('out of range'));
+        await cached();
+        const again = await cached();
+        expect(again).toBeInstanceOf(Error);
+        expect(again.message).toBe('out of range');
+      });
+    });
+
+    describe('per-call options', () => {
+      it('ignoreCache neither reads nor writes', async () => {
+        let n = 0;
+        const { calls, cached } = counted(() => ++n);
+        expect(await cached.withOptions({ ignoreCache: true })()).toBe(1);
+        expect(await cached()).toBe(2);
+        expect(await cached.withOptions({ ignoreCache: true })()).toBe(3);
+        expect(await cached()).toBe(2);
+        expect(calls).toHaveLength(3);
+      });
+
+      it('overwriteCache calculates and stores without reading', async () => {
+        let n = 0;
+        const { cached } = counted(() => ++n);
+        expect(await cached()).toBe(1);
+        expect(await cached.withOptions({ overwriteCache: true })()).toBe(2);
+        expect(await cached()).toBe(2);
+      });
+
+      it('maxAge makes older values stale for that call only', async () => {
+        let n = 0;
+        const { cached } = counted(() => ++n);
+        expect(await cached()).toBe(1);
+        await sleep(40);
+        expect(await cached.withOptions({ maxAge: 10_000 })()).toBe(1);
+        expect(await cached.withOptions({ maxAge: 20 })()).toBe(2);
+        expect(await cached.withOptions({ maxAge: { seconds: 10 } })()).toBe(2);
+      });
+
+      it('verboseCache prints one line per decision', async () => {
+        const lines: string[] = [];
+        vi.spyOn(console, 'log').mockImplementation((line: unknown) => {
+          lines.push(String(line));
+        });
+        const { cached, name } = counted(() => 1);
+        await cached.withOptions({ verboseCache: true })();
+        await cached.withOptions({ verboseCache: true })();
+        expect(lines.every((line) => line.startsWith(`[cachier] ${name}`))).toBe(true);
+        expect(lines.some((line) => line.includes('miss'))).toBe(true);
+        expect(lines.some((line) => line.includes('stored'))).toBe(true);
+        expect(lines.at(-1)).toContain('hit');
+        lines.length = 0;
+        await cached();
+        expect(lines).toHaveLength(0);
+      });
+    });
+
+    describe('staleness', () => {
+      it('recalculates a value older than staleAfter', async () => {
+        let n = 0;
+        const { cached } = counted(() => ++n, { staleAfter: 30 });
+        expect(await cached()).toBe(1);
+        expect(await cached()).toBe(1);
+        await sleep(50);
+        expect(await cached()).toBe(2);
+      });
+
+      it('nextTime returns the stale value and refreshes once in the background', async () => {
+        let n = 0;
+        let stored = 0;
+        const { calls, cached } = counted(
+          async () => {
+            await sleep(30);
+            return ++n;
+          },
+          { staleAfter: 40, nextTime: true, onEvent: (e) => e.type === 'stored' && stored++ },
+        );
+        expect(await cached()).toBe(1);
+        await sleep(60);
+        const stale = await Promise.all([cached(), cached(), cached()]);
+        expect(stale).toEqual([1, 1, 1]);
+        await until(() => stored === 2);
+        expect(await cached()).toBe(2);
+        expect(calls).toHaveLength(2);
+      });
+
+      it('a failed background refresh keeps the stale value and warns', async () => {
+        const warnings: string[] = [];
+        const onWarning = (w: Error & { code?: string }) => warnings.push(w.code ?? '');
+        process.on('warning', onWarning);
+        let fail = false;
+        const events: CachierEvent[] = [];
+        const { cached } = counted(
+          () => {
+            if (fail) throw new Error('refresh broke');
+            return 'v1';
+          },
+          { staleAfter: 20, nextTime: true, onEvent: (e) => events.push(e) },
+        );
+        try {
+          expect(await cached()).toBe('v1');
+          await sleep(40);
+          fail = true;
+          expect(await cached()).toBe('v1');
+          await until(() => events.some((e) => e.type === 'refresh-failed'));
+          expect(await cached()).toBe('v1');
+          await until(() => warnings.includes('CACHIER_REFRESH_FAILED'));
+        } finally {
+          process.off('warning', onWarning);
+        }
+      });
+    });
+
+    describe('one calculation per key', () => {
+      it('shares one calculation among concurrent calls', async () => {
+        const { calls, cached } = counted(async (x: number) => {
+          await sleep(50);
+          return x + 1;
+        });
+        const results = await Promise.all(Array.from({ length: 50 }, () => cached(1)));
+        expect(new Set(results)).toEqual(new Set([2]));
+        expect(calls).toHaveLength(1);
+      });
+
+      it('a second wrapper of one name waits for the first one’s claim', async () => {
+        const name = `conf-${randomUUID()}`;
+        const first = counted(
+          async () => {
+            await sleep(150);
+            return 'from first';
+          },
+          { name },
+        );
+        const second = counted(async () => 'from second', { name });
+        const a = first.cached();
+        await sleep(30);
+        const b = second.cached();
+        expect(await a).toBe('from first');
+        expect(await b).toBe('from first');
+        expect(second.calls).toHaveLength(0);
+      });
+
+      it('a waiter calculates itself when the owner releases without a value', async () => {
+        const name = `conf-${randomUUID()}`;
+        const first = counted(
+          async () => {
+            await sleep(100);
+            throw new Error('owner failed');
+          },
+          { name },
+        );
+        const second = counted(async () => 'second calculated', { name });
+        const a = first.cached();
+        await sleep(20);
+        const started = Date.now();
+        const b = second.cached();
+        await expect(a).rejects.toThrow('owner failed');
+        expect(await b).toBe('second calculated');
+        expect(Date.now() - started).toBeLessThan(2000);
+      });
+
+      it('waitForCalcTimeout lets an in-process waiter calculate itself', async () => {
+        let n = 0;
+        const { calls, cached } = counted(
+          async () => {
+            const mine = ++n;
+            await sleep(mine === 1 ? 400 : 10);
+            return mine;
+          },
+          { waitForCalcTimeout: 50 },
+        );
+        const slow = cached();
+        await sleep(10);
+        expect(await cached()).toBe(2);
+        expect(await slow).toBe(1);
+        expect(calls).toHaveLength(2);
+      });
+
+      it('waitForCalcTimeout stops waiting for another owner', async () => {
+        const name = `conf-${randomUUID()}`;
+        const first = counted(
+          async () => {
+            await sleep(600);
+            return 'slow owner';
+          },
+          { name },
+        );
+        const second = counted(async () => 'impatient', { name, waitForCalcTimeout: 60 });
+        const a = first.cached();
+        await sleep(20);
+        expect(await second.cached()).toBe('impatient');
+        expect(await a).toBe('slow owner');
+      });
+    });
+
+    describe('errors', () => {
+      it('reaches every waiting caller, stores nothing, and the next call calculates', async () => {
+        let n = 0;
+        const { calls, cached } = counted(async () => {
+          n++;
+          await sleep(30);
+          if (n === 1) throw new Error('boom');
+          return 'ok';
+        });
+        const results = await Promise.allSettled([cached(), cached(), cached()]);
+        expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+        expect(calls).toHaveLength(1);
+        expect(await cached()).toBe('ok');
+        expect(calls).toHaveLength(2);
+      });
+
+      it('a sync throw becomes a rejection', async () => {
+        const cached = cachier(
+          () => {
+            throw new TypeError('sync boom');
+          },
+          { backend: core, name: `conf-${randomUUID()}` },
+        );
+        await expect(cached()).rejects.toThrow('sync boom');
+      });
+
+      it('rejects unkeyable arguments with a TypeError naming the path', async () => {
+        const { cached } = counted((_o: unknown) => 1);
+        await expect(cached({ user: { callback: () => 1 } })).rejects.toThrow(
+          /args\[0\]\.user\.callback.*hashArgs/s,
+        );
+      });
+    });
+
+    describe('none values', () => {
+      it('returns but does not store null/undefined unless allowNone', async () => {
+        const off = counted(() => null);
+        expect(await off.cached()).toBeNull();
+        expect(await off.cached()).toBeNull();
+        expect(off.calls).toHaveLength(2);
+        const on = counted(() => undefined, { allowNone: true });
+        expect(await on.cached()).toBeUndefined();
+        expect(await on.cached()).toBeUndefined();
+        expect(on.calls).toHaveLength(1);
+      });
+    });
+
+    describe('sizes and serialization', () => {
+      it('entrySizeLimit returns large results without storing them', async () => {
+        const { calls, cached } = counted((size: number) => 'x'.repeat(size), {
+          entrySizeLimit: '1KB',
+        });
+        await cached(5000);
+        await cached(5000);
+        expect(calls).toHaveLength(2);
+        await cached(10);
+        await cached(10);
+        expect(calls).toHaveLength(3);
+      });
+
+      it(
+        caps.serializes
+          ? 'returns an unserializable result without storing it, warning once'
+          : 'keeps values by reference, so even unserializable ones are stored',
+        async () => {
+          if (!caps.serializes) {
+            const { calls, cached } = counted(() => ({ callback: () => 1 }));
+            const first = await cached();
+            expect(await cached()).toBe(first);
+            expect(calls).toHaveLength(1);
+            return;
+          }
+          const codes: string[] = [];
+          const onWarning = (w: Error & { code?: string }) => codes.push(w.code ?? '');
+          process.on('warning', onWarning);
+          try {
+            const { calls, cached } = counted(() => ({ callback: () => 1 }));
+            expect(typeof (await cached()).callback).toBe('function');
+            expect(typeof (await cached()).callback).toBe('function');
+            expect(calls).toHaveLength(2);
+            await until(() => codes.includes('CACHIER_UNSERIALIZABLE'));
+            await sleep(20);
+            expect(codes.filter((c) => c === 'CACHIER_UNSERIALIZABLE')).toHaveLength(1);
+          } finally {
+            process.off('warning', onWarning);
+          }
+        },
+      );
+    });
+
+    describe('wrapper methods', () => {
+      it('precacheValue stores a value without calling', async () => {
+        const { calls, cached } = counted((a: number, b: number) => a + b);
+        expect(await cached.precacheValue([2, 2], 5)).toBe(5);
+        expect(await cached(2, 2)).toBe(5);
+        expect(calls).toHaveLength(0);
+      });
+
+      it('clearCache drops this function’s entries only', async () => {
+        const one = counted(() => 1);
+        const two = counted(() => 2);
+        await one.cached();
+        await two.cached();
+        await one.cached.clearCache();
+        await one.cached();
+        await two.cached();
+        expect(one.calls).toHaveLength(2);
+        expect(two.calls).toHaveLength(1);
+      });
+
+      it('clearBeingCalculated lets the next call calculate at once', async () => {
+        let release: () => void = () => undefined;
+        const name = `conf-${randomUUID()}`;
+        const stuck = counted(
+          () =>
+            new Promise<string>((resolve) => {
+              release = () => resolve('late');
+            }),
+          { name },
+        );
+        const pending = stuck.cached();
+        await until(() => stuck.calls.length === 1);
+        await stuck.cached.clearBeingCalculated();
+        const other = counted(() => 'fresh', { name });
+        expect(await other.cached()).toBe('fresh');
+        expect(await stuck.cached()).toBe('fresh');
+        release();
+        expect(await pending).toBe('late');
+      });
+
+      it('deleteStale removes entries older than staleAfter', async () => {
+        const { calls, cached } = counted((x: number) => x, { staleAfter: 30 });
+        await cached(1);
+        await sleep(50);
+        await cached(2);
+        await cached.deleteStale();
+        await cached(2);
+        expect(calls).toHaveLength(2);
+        expect(await core.get(cached.cacheName, 'no-such-key')).toBeUndefined();
+      });
+    });
+
+    describe('caching switched off', () => {
+      it('disableCaching calls the function directly until enableCaching', async () => {
+        let n = 0;
+        const { cached } = counted(() => ++n);
+        expect(await cached()).toBe(1);
+        disableCaching();
+        expect(await cached()).toBe(2);
+        expect(await cached()).toBe(3);
+        enableCaching();
+        expect(await cached()).toBe(1);
+      });
+    });
+
+    describe('events', () => {
+      it('reports misses, calculations, stores and hits to onEvent', async () => {
+        const events: CachierEvent[] = [];
+        const { cached } = counted(() => 7, { onEvent: (e) => events.push(e) });
+        await cached();
+        await cached();
+        expect(events.map((e) => e.type)).toEqual(['miss', 'calculate', 'stored', 'hit']);
+      });
+    });
+
+    describe('core contract', () => {
+      const name = () => `core-${randomUUID()}`;
+      const key = () => randomUUID().replaceAll('-', '').padEnd(64, '0');
+
+      it('get returns what set stored; absent keys are undefined', async () => {
+        const n = name();
+        const k = key();
+        expect(await core.get(n, k)).toBeUndefined();
+        expect(await core.set(n, k, { value: { a: 1 }, calculatedAt: 1000 }, {})).toBe('stored');
+        expect(await core.get(n, k)).toEqual({ value: { a: 1 }, calculatedAt: 1000 });
+        await core.set(n, k, { value: 'b', calculatedAt: 2000 }, {});
+        expect(await core.get(n, k)).toEqual({ value: 'b', calculatedAt: 2000 });
+      });
+
+      it('set reports too-large entries and keeps the old one', async () => {
+        const n = name();
+        const k = key();
+        await core.set(n, k, { value: 'small', calculatedAt: 1 }, {});
+        expect(await core.set(n, k, { value: 'y'.repeat(100), calculatedAt: 2 }, { entrySizeLimit: 50 })).toBe(
+          'too-large',
+        );
+        expect((await core.get(n, k))?.value).toBe('small');
+      });
+
+      it('a claim is exclusive until released', async () => {
+        const n = name();
+        const k = key();
+        const claim = await core.tryClaim(n, k);
+        expect(claim).toBeDefined();
+        expect(await core.tryClaim(n, k)).toBeUndefined();
+        expect(await claim?.renew()).toBe(true);
+        await claim?.release();
+        const again = await core.tryClaim(n, k);
+        expect(again).toBeDefined();
+        await again?.release();
+      });
+
+      it('clearClaims drops held claims; the old holder learns it lost', async () => {
+        const n = name();
+        const k = key();
+        const claim = await core.tryClaim(n, k);
+        await core.clearClaims(n);
+        const next = await core.tryClaim(n, k);
+        expect(next).toBeDefined();
+        expect(await claim?.renew()).toBe(false);
+        await claim?.release();
+        expect(await core.tryClaim(n, k)).toBeUndefined();
+        await next?.release();
+      });
+
+      it('waitForChange wakes on a stored value and on a release', async () => {
+        const n = name();
+        const k = key();
+        const claim = await core.tryClaim(n, k);
+        const controller = new AbortController();
+        const woke = core.waitForChange(n, k, { signal: controller.signal, attempt: 20 });
+        const started = Date.now();
+        setTimeout(() => void core.set(n, k, { value: 1, calculatedAt: Date.now() }, {}), 30);
+        await woke;
+        expect(Date.now() - started).toBeLessThan(900);
+        const woke2 = core.waitForChange(n, k, { signal: controller.signal, attempt: 20 });
+        const started2 = Date.now();
+        setTimeout(() => void claim?.release(), 30);
+        await woke2;
+        expect(Date.now() - started2).toBeLessThan(900);
+      });
+
+      it('waitForChange ends when its signal aborts', async () => {
+        const controller = new AbortController();
+        const started = Date.now();
+        setTimeout(() => controller.abort(), 20);
+        await core.waitForChange(name(), key(), { signal: controller.signal, attempt: 20 });
+        expect(Date.now() - started).toBeLessThan(900);
+      });
+
+      it('clear and deleteStale remove entries of one name only', async () => {
+        const n = name();
+        const other = name();
+        const [k1, k2] = [key(), key()];
+        await core.set(n, k1, { value: 1, calculatedAt: 1000 }, {});
+        await core.set(n, k2, { value: 2, calculatedAt: 5000 }, {});
+        await core.set(other, k1, { value: 3, calculatedAt: 1000 }, {});
+        await core.deleteStale(n, 2000);
+        expect(await core.get(n, k1)).toBeUndefined();
+        expect((await core.get(n, k2))?.value).toBe(2);
+        await core.clear(n);
+        expect(await core.get(n, k2)).toBeUndefined();
+        expect((await core.get(other, k1))?.value).toBe(3);
+      });
+    });
+  });
+}
