@@ -1,0 +1,944 @@
+/**
+ * An in-memory MongoDB wire-protocol server for tests, speaking to the real `mongodb` driver.
+ * It answers as a standalone server, enforces unique indexes like MongoDB (E11000 errors),
+ * and rejects every command it does not implement with CommandNotFound (code 59).
+ * Every command runs synchronously from decode to reply, so no other request can interleave
+ * with a read-modify-write (findAndModify is atomic by construction).
+ */
+import net from 'node:net';
+import { Binary, BSON, type Document, Long, ObjectId } from 'bson';
+import { Aggregator, find as mingoFind, update as mingoUpdate, Query } from 'mingo';
+import {
+  decodeMessage,
+  encodeMsgReply,
+  encodeOpReply,
+  FrameReader,
+  MSG_MORE_TO_COME,
+  OP_QUERY,
+  type WireMessage,
+} from './mongoWire.js';
+
+export interface MongoTestServer {
+  uri: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+class CommandError extends Error {
+  constructor(
+    readonly code: number,
+    readonly codeName: string,
+    message: string,
+    readonly extra: Document = {},
+  ) {
+    super(message);
+  }
+}
+
+const badValue = (message: string) => new CommandError(2, 'BadValue', message);
+const failedToParse = (message: string) => new CommandError(9, 'FailedToParse', message);
+
+// ---------------------------------------------------------------------------------------------
+// Values and paths
+
+function isPlainObject(value: unknown): value is Document {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+const clone = (doc: Document): Document => BSON.deserialize(BSON.serialize(doc));
+/** Equality of two values as BSON (type and bytes), the way an index compares keys. */
+const bsonKey = (value: unknown): string =>
+  Buffer.from(BSON.serialize({ v: value === undefined ? null : value })).toString('base64');
+const sameDoc = (a: Document, b: Document) =>
+  Buffer.from(BSON.serialize(a)).equals(BSON.serialize(b));
+
+/** Values at a dotted path; arrays along the way fan out (multikey); missing → undefined. */
+function pathValues(value: unknown, parts: string[]): unknown[] {
+  const [head, ...rest] = parts;
+  if (head === undefined) return Array.isArray(value) ? value : [value];
+  if (Array.isArray(value)) {
+    if (/^\d+$/.test(head)) return pathValues(value[Number(head)], rest);
+    return value.flatMap((item) => pathValues(item, parts));
+  }
+  return isPlainObject(value) ? pathValues(value[head], rest) : [undefined];
+}
+
+function setPath(doc: Document, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let target = doc;
+  for (const part of parts.slice(0, -1)) {
+    if (!isPlainObject(target[part])) target[part] = {};
+    target = target[part] as Document;
+  }
+  target[parts[parts.length - 1] as string] = value;
+}
+
+/** Renders a value the way MongoDB prints it in E11000 messages. */
+function formatValue(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value instanceof Date) return `new Date(${value.getTime()})`;
+  if (value instanceof ObjectId) return `ObjectId('${value.toHexString()}')`;
+  if (value instanceof Binary) {
+    return `BinData(${value.sub_type}, ${Buffer.from(value.buffer).toString('hex').toUpperCase()})`;
+  }
+  if (Array.isArray(value)) return `[ ${value.map(formatValue).join(', ')} ]`;
+  if (isPlainObject(value)) {
+    const fields = Object.entries(value).map(([k, v]) => `${k}: ${formatValue(v)}`);
+    return fields.length === 0 ? '{}' : `{ ${fields.join(', ')} }`;
+  }
+  return String(value);
+}
+
+const withIdFirst = (doc: Document): Document => {
+  const { _id, ...rest } = doc;
+  return { _id: _id === undefined ? new ObjectId() : _id, ...rest };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Collections and unique indexes
+
+interface Index {
+  name: string;
+  key: Document;
+  unique: boolean;
+  sparse: boolean;
+  partial: Query | undefined;
+  spec: Document;
+  /** Unique indexes only: index key → the document holding it. */
+  entries: Map<string, Document>;
+}
+
+const INDEX_OPTIONS = new Set([
+  'key',
+  'name',
+  'unique',
+  'sparse',
+  'partialFilterExpression',
+  'expireAfterSeconds',
+  'background',
+  'v',
+]);
+
+function makeIndex(spec: Document): Index {
+  for (const field of Object.keys(spec)) {
+    if (!INDEX_OPTIONS.has(field)) {
+      throw new CommandError(
+        197,
+        'InvalidIndexSpecificationOption',
+        `The field '${field}' is not valid for an index specification (test server)`,
+      );
+    }
+  }
+  const { key, name } = spec;
+  if (!isPlainObject(key) || Object.keys(key).length === 0 || typeof name !== 'string') {
+    throw failedToParse("index specification needs a non-empty 'key' document and a 'name'");
+  }
+  for (const [field, direction] of Object.entries(key)) {
+    if (direction !== 1 && direction !== -1) {
+      throw new CommandError(67, 'CannotCreateIndex', `unsupported index type for '${field}'`);
+    }
+  }
+  const { v: _v, background: _b, ...options } = spec;
+  return {
+    name,
+    key,
+    unique: spec.unique === true || name === '_id_',
+    sparse: spec.sparse === true,
+    partial: isPlainObject(spec.partialFilterExpression)
+      ? new Query(spec.partialFilterExpression)
+      : undefined,
+    spec: { v: 2, ...options, key, name },
+    entries: new Map(),
+  };
+}
+
+/** What makes two index specifications the same index (field order and defaults aside). */
+const indexOptions = ({ key, unique, sparse, spec }: Index): string =>
+  bsonKey([key, unique, sparse, spec.partialFilterExpression, spec.expireAfterSeconds]);
+
+/** The keys a document contributes to an index: index key string → keyValue document. */
+function indexKeys(index: Index, doc: Document): Map<string, Document> {
+  const keys = new Map<string, Document>();
+  const fields = Object.keys(index.key);
+  const perField = fields.map((field) => {
+    const values = pathValues(doc, field.split('.'));
+    return values.length === 0 ? [undefined] : values;
+  });
+  if (index.sparse && perField.every((values) => values.every((v) => v === undefined))) return keys;
+  if (index.partial && !index.partial.test(doc)) return keys;
+  let combos: unknown[][] = [[]];
+  for (const values of perField) combos = combos.flatMap((c) => values.map((v) => [...c, v]));
+  for (const combo of combos) {
+    const keyValue: Document = {};
+    fields.forEach((field, i) => {
+      keyValue[field] = combo[i] === undefined ? null : combo[i];
+    });
+    keys.set(bsonKey(combo), keyValue);
+  }
+  return keys;
+}
+
+function duplicateKey(ns: string, index: Index, keyValue: Document, prefix = ''): CommandError {
+  const errmsg = `${prefix}E11000 duplicate key error collection: ${ns} index: ${index.name} dup key: ${formatValue(keyValue)}`;
+  return new CommandError(11000, 'DuplicateKey', errmsg, { keyPattern: index.key, keyValue });
+}
+
+const MAX_BSON_SIZE = 16 * 1024 * 1024;
+
+function checkSize(doc: Document): void {
+  const size = BSON.calculateObjectSize(doc);
+  if (size > MAX_BSON_SIZE) {
+    const errmsg = `object to insert too large. size in bytes: ${size}, max size: ${MAX_BSON_SIZE}`;
+    throw new CommandError(10334, 'BSONObjectTooLarge', errmsg);
+  }
+}
+
+class Collection {
+  readonly docs: Document[] = [];
+  readonly indexes: Index[] = [makeIndex({ key: { _id: 1 }, name: '_id_' })];
+
+  constructor(readonly ns: string) {}
+
+  /** Throws DuplicateKey, changing nothing, if `doc` collides with a document other than `self`. */
+  private check(doc: Document, self?: Document): void {
+    for (const index of this.indexes) {
+      if (!index.unique) continue;
+      for (const [key, keyValue] of indexKeys(index, doc)) {
+        const holder = index.entries.get(key);
+        if (holder !== undefined && holder !== self) throw duplicateKey(this.ns, index, keyValue);
+      }
+    }
+  }
+
+  private link(doc: Document, add: boolean): void {
+    for (const index of this.indexes) {
+      if (!index.unique) continue;
+      for (const key of indexKeys(index, doc).keys()) {
+        if (add) index.entries.set(key, doc);
+        else if (index.entries.get(key) === doc) index.entries.delete(key);
+      }
+    }
+  }
+
+  insert(doc: Document): void {
+    if (Array.isArray(doc._id)) {
+      throw new CommandError(53, 'InvalidIdField', "The '_id' value cannot be of type array");
+    }
+    checkSize(doc);
+    this.check(doc);
+    this.docs.push(doc);
+    this.link(doc, true);
+  }
+
+  replace(old: Document, doc: Document): void {
+    checkSize(doc);
+    this.check(doc, old);
+    this.link(old, false);
+    this.docs[this.docs.indexOf(old)] = doc;
+    this.link(doc, true);
+  }
+
+  remove(doc: Document): void {
+    this.link(doc, false);
+    this.docs.splice(this.docs.indexOf(doc), 1);
+  }
+
+  /** Adds an index; re-creating an identical one is a no-op, conflicting ones fail like MongoDB. */
+  addIndex(index: Index): void {
+    const sameName = this.indexes.find((i) => i.name === index.name);
+    if (sameName && indexOptions(sameName) === indexOptions(index)) return;
+    if (sameName) {
+      throw new CommandError(
+        86,
+        'IndexKeySpecsConflict',
+        `An existing index has the same name as the requested index but different options. Requested index: ${formatValue(index.spec)}, existing index: ${formatValue(sameName.spec)}`,
+      );
+    }
+    const sameKey = this.indexes.find((i) => bsonKey(i.key) === bsonKey(index.key));
+    if (sameKey) {
+      throw new CommandError(
+        85,
+        'IndexOptionsConflict',
+        `Index already exists with a different name: ${sameKey.name}`,
+      );
+    }
+    if (index.unique) {
+      for (const doc of this.docs) {
+        for (const [key, keyValue] of indexKeys(index, doc)) {
+          const holder = index.entries.get(key);
+          if (holder !== undefined && holder !== doc) {
+            throw duplicateKey(this.ns, index, keyValue, 'Index build failed: ');
+          }
+          index.entries.set(key, doc);
+        }
+      }
+    }
+    this.indexes.push(index);
+  }
+
+  /** Matching documents (the stored objects), in sort order or natural order. */
+  match(filter: unknown, sort?: unknown): Document[] {
+    const cursor = mingoFind(this.docs, isPlainObject(filter) ? filter : {});
+    if (isPlainObject(sort) && Object.keys(sort).length > 0) cursor.sort(sort);
+    return cursor.all() as Document[];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Updates
+
+const UPDATE_OPERATORS = new Set([
+  '$set',
+  '$unset',
+  '$inc',
+  '$mul',
+  '$min',
+  '$max',
+  '$rename',
+  '$currentDate',
+  '$setOnInsert',
+  '$push',
+  '$pull',
+  '$pullAll',
+  '$addToSet',
+  '$pop',
+  '$bit',
+]);
+
+/** True for `{$set: ...}`-style updates; validates operators and conflicting paths like MongoDB. */
+function isOperatorUpdate(update: Document): boolean {
+  const keys = Object.keys(update);
+  if (!keys.some((k) => k.startsWith('$'))) return false;
+  const paths: string[] = [];
+  for (const key of keys) {
+    if (!UPDATE_OPERATORS.has(key)) {
+      throw failedToParse(
+        `Unknown modifier: ${key}. Expected a valid update modifier or pipeline-style update specified as an array`,
+      );
+    }
+    const args = update[key];
+    if (!isPlainObject(args)) throw failedToParse(`Modifiers operate on fields but ${key} is not`);
+    for (const [path, value] of Object.entries(args)) {
+      const touched = key === '$rename' && typeof value === 'string' ? [path, value] : [path];
+      for (const p of touched) {
+        const clash = paths.find((q) => q === p || q.startsWith(`${p}.`) || p.startsWith(`${q}.`));
+        if (clash !== undefined) {
+          throw new CommandError(
+            40,
+            'ConflictingUpdateOperators',
+            `Updating the path '${p}' would create a conflict at '${clash}'`,
+          );
+        }
+        paths.push(p);
+      }
+    }
+  }
+  return true;
+}
+
+const immutableId = () =>
+  new CommandError(
+    66,
+    'ImmutableField',
+    "Performing an update on the path '_id' would modify the immutable field '_id'",
+  );
+
+/** Applies an update (operators, replacement or pipeline) to a copy of `base`. */
+function applyUpdate(base: Document, update: unknown, arrayFilters: unknown, inserting: boolean) {
+  let doc: Document;
+  if (Array.isArray(update)) {
+    doc = new Aggregator(update as Document[]).run([clone(base)])[0] as Document;
+  } else if (!isPlainObject(update)) {
+    throw failedToParse('Update argument must be either an object or an array');
+  } else if (isOperatorUpdate(update)) {
+    doc = clone(base);
+    const { $setOnInsert, ...operators } = update;
+    const steps = inserting && $setOnInsert ? [operators, { $set: $setOnInsert }] : [operators];
+    const filters = Array.isArray(arrayFilters) ? (arrayFilters as Document[]) : undefined;
+    for (const step of steps) {
+      // mingo refuses every _id path; MongoDB lets $set write _id (checked below), nothing else.
+      if (step.$set && '_id' in step.$set) {
+        const { _id, ...rest } = step.$set;
+        doc._id = _id;
+        step.$set = rest;
+      }
+      for (const args of Object.values(step) as Document[]) {
+        if (Object.keys(args).some((path) => path === '_id' || path.startsWith('_id.'))) {
+          throw immutableId();
+        }
+      }
+      if (Object.keys(step).length > 0) mingoUpdate(doc, step, filters);
+    }
+  } else {
+    doc = { ...clone(update), _id: update._id ?? base._id };
+  }
+  if (base._id !== undefined && bsonKey(doc._id) !== bsonKey(base._id)) throw immutableId();
+  return withIdFirst(doc);
+}
+
+/** The new document of an upsert: equality fields of the filter (also under $and), then update. */
+function upsertDocument(filter: unknown, update: unknown, arrayFilters: unknown): Document {
+  const seed: Document = {};
+  const visit = (criteria: unknown) => {
+    if (!isPlainObject(criteria)) return;
+    for (const [field, value] of Object.entries(criteria)) {
+      if (field === '$and' && Array.isArray(value)) value.forEach(visit);
+      if (field.startsWith('$')) continue;
+      if (!isPlainObject(value) || !Object.keys(value)[0]?.startsWith('$')) {
+        if (!(value instanceof RegExp)) setPath(seed, field, value);
+      } else if ('$eq' in value) {
+        setPath(seed, field, value.$eq);
+      } else if (Array.isArray(value.$in) && value.$in.length === 1) {
+        setPath(seed, field, value.$in[0]);
+      }
+    }
+  };
+  visit(filter);
+  const replacement = isPlainObject(update) && !Object.keys(update).some((k) => k.startsWith('$'));
+  const base = replacement ? (seed._id === undefined ? {} : { _id: seed._id }) : seed;
+  return applyUpdate(base, update, arrayFilters, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command engine
+
+type Handler = (cmd: Document, db: string, connectionId: number) => Document;
+
+interface ServerCursor {
+  ns: string;
+  docs: Document[];
+}
+
+const GENERIC_FIELDS = new Set([
+  '$db',
+  'lsid',
+  '$clusterTime',
+  '$readPreference',
+  'readConcern',
+  'writeConcern',
+  'comment',
+  'maxTimeMS',
+  'apiVersion',
+  'apiStrict',
+  'apiDeprecationErrors',
+]);
+
+const asNumber = (value: unknown, fallback: number): number =>
+  typeof value === 'number' ? value : value instanceof Long ? value.toNumber() : fallback;
+
+function projectOne(doc: Document, projection: unknown): Document {
+  if (!isPlainObject(projection) || Object.keys(projection).length === 0) return doc;
+  const [projected] = mingoFind([doc], {}, projection).all() as Document[];
+  return projected && '_id' in projected ? withIdFirst(projected) : (projected ?? {});
+}
+
+class Engine {
+  private readonly dbs = new Map<string, Map<string, Collection>>();
+  private readonly cursors = new Map<string, ServerCursor>();
+  private nextCursorId = 1;
+
+  private collection(db: string, name: unknown, create: true): Collection;
+  private collection(db: string, name: unknown, create?: boolean): Collection | undefined;
+  private collection(db: string, name: unknown, create = false): Collection | undefined {
+    if (typeof name !== 'string' || name === '') {
+      throw new CommandError(73, 'InvalidNamespace', `Invalid namespace specified '${db}.${name}'`);
+    }
+    let collections = this.dbs.get(db);
+    if (!collections && create) {
+      collections = new Map();
+      this.dbs.set(db, collections);
+    }
+    let coll = collections?.get(name);
+    if (!coll && create && collections) {
+      coll = new Collection(`${db}.${name}`);
+      collections.set(name, coll);
+    }
+    return coll;
+  }
+
+  private cursorReply(ns: string, docs: Document[], batchSize: unknown, single = false): Document {
+    const size = asNumber(batchSize, 101);
+    const firstBatch = docs.slice(0, size);
+    let id = Long.ZERO;
+    if (!single && docs.length > size) {
+      id = Long.fromNumber(this.nextCursorId++);
+      this.cursors.set(id.toString(), { ns, docs: docs.slice(size) });
+    }
+    return { cursor: { firstBatch, id, ns }, ok: 1 };
+  }
+
+  private hello(connectionId: number, legacy: boolean): Document {
+    return {
+      [legacy ? 'ismaster' : 'isWritablePrimary']: true,
+      helloOk: true,
+      maxBsonObjectSize: MAX_BSON_SIZE,
+      maxMessageSizeBytes: 48000000,
+      maxWriteBatchSize: 100000,
+      localTime: new Date(),
+      logicalSessionTimeoutMinutes: 30,
+      connectionId,
+      minWireVersion: 0,
+      maxWireVersion: 21,
+      readOnly: false,
+      ok: 1,
+    };
+  }
+
+  private readonly commands: Record<string, Handler> = {
+    hello: (_cmd, _db, id) => this.hello(id, false),
+    isMaster: (_cmd, _db, id) => this.hello(id, true),
+    ismaster: (_cmd, _db, id) => this.hello(id, true),
+    ping: () => ({ ok: 1 }),
+    buildInfo: () => ({
+      version: '7.0.0',
+      gitVersion: 'cachier-test-server',
+      versionArray: [7, 0, 0, 0],
+      bits: 64,
+      maxBsonObjectSize: MAX_BSON_SIZE,
+      ok: 1,
+    }),
+    endSessions: () => ({ ok: 1 }),
+    killAllSessions: () => ({ ok: 1 }),
+
+    create: (cmd, db) => {
+      const extra = Object.keys(cmd).find((k) => k !== 'create' && !GENERIC_FIELDS.has(k));
+      if (extra) throw badValue(`the test server does not support create option '${extra}'`);
+      const existing = this.collection(db, cmd.create);
+      if (existing) {
+        throw new CommandError(48, 'NamespaceExists', `Collection ${existing.ns} already exists.`);
+      }
+      this.collection(db, cmd.create, true);
+      return { ok: 1 };
+    },
+
+    drop: (cmd, db) => {
+      const coll = this.collection(db, cmd.drop);
+      if (!coll) throw new CommandError(26, 'NamespaceNotFound', 'ns not found');
+      this.dbs.get(db)?.delete(cmd.drop);
+      for (const [id, cursor] of this.cursors) {
+        if (cursor.ns === coll.ns) this.cursors.delete(id);
+      }
+      return { nIndexesWas: coll.indexes.length, ns: coll.ns, ok: 1 };
+    },
+
+    dropDatabase: (_cmd, db) => {
+      this.dbs.delete(db);
+      for (const [id, cursor] of this.cursors) {
+        if (cursor.ns.startsWith(`${db}.`)) this.cursors.delete(id);
+      }
+      return { dropped: db, ok: 1 };
+    },
+
+    listCollections: (cmd, db) => {
+      const infos = [...(this.dbs.get(db)?.keys() ?? [])].map((name) => ({
+        name,
+        type: 'collection',
+        options: {},
+        info: { readOnly: false },
+        idIndex: { v: 2, key: { _id: 1 }, name: '_id_' },
+      }));
+      const listed = mingoFind(
+        infos,
+        isPlainObject(cmd.filter) ? cmd.filter : {},
+      ).all() as Document[];
+      const docs = cmd.nameOnly ? listed.map(({ name, type }) => ({ name, type })) : listed;
+      return this.cursorReply(`${db}.$cmd.listCollections`, docs, cmd.cursor?.batchSize);
+    },
+
+    listDatabases: (cmd) => {
+      const databases = [...this.dbs]
+        .filter(([, collections]) => collections.size > 0)
+        .map(([name]) => (cmd.nameOnly ? { name } : { name, sizeOnDisk: 0, empty: false }));
+      return { databases, totalSize: 0, ok: 1 };
+    },
+
+    createIndexes: (cmd, db) => {
+      if (!Array.isArray(cmd.indexes) || cmd.indexes.length === 0) {
+        throw badValue("Must specify at least one index to create in 'indexes'");
+      }
+      const existed = this.collection(db, cmd.createIndexes) !== undefined;
+      const requested = (cmd.indexes as Document[]).map(makeIndex);
+      const coll = this.collection(db, cmd.createIndexes, true);
+      const before = coll.indexes.length;
+      try {
+        for (const index of requested) coll.addIndex(index);
+      } catch (error) {
+        coll.indexes.splice(before); // all or nothing, like MongoDB
+        throw error;
+      }
+      const after = coll.indexes.length;
+      return {
+        numIndexesBefore: before,
+        numIndexesAfter: after,
+        ...(before === after ? { note: 'all indexes already exist' } : {}),
+        createdCollectionAutomatically: !existed,
+        ok: 1,
+      };
+    },
+
+    listIndexes: (cmd, db) => {
+      const coll = this.collection(db, cmd.listIndexes);
+      if (!coll) {
+        throw new CommandError(
+          26,
+          'NamespaceNotFound',
+          `ns does not exist: ${db}.${cmd.listIndexes}`,
+        );
+      }
+      const specs = coll.indexes.map((i) => i.spec);
+      return this.cursorReply(coll.ns, specs, cmd.cursor?.batchSize);
+    },
+
+    dropIndexes: (cmd, db) => {
+      const coll = this.collection(db, cmd.dropIndexes);
+      if (!coll) {
+        throw new CommandError(26, 'NamespaceNotFound', `ns not found ${db}.${cmd.dropIndexes}`);
+      }
+      const was = coll.indexes.length;
+      const wanted: unknown[] = Array.isArray(cmd.index) ? cmd.index : [cmd.index];
+      const doomed =
+        cmd.index === '*'
+          ? coll.indexes.filter((i) => i.name !== '_id_')
+          : wanted.map((w) => {
+              const found = coll.indexes.find((i) =>
+                typeof w === 'string' ? i.name === w : bsonKey(i.key) === bsonKey(w),
+              );
+              if (!found) {
+                throw new CommandError(
+                  27,
+                  'IndexNotFound',
+                  `index not found with name [${formatValue(w)}]`,
+                );
+              }
+              if (found.name === '_id_') {
+                throw new CommandError(72, 'InvalidOptions', 'cannot drop _id index');
+              }
+              return found;
+            });
+      for (const index of doomed) coll.indexes.splice(coll.indexes.indexOf(index), 1);
+      return { nIndexesWas: was, ok: 1 };
+    },
+
+    insert: (cmd, db) => {
+      const coll = this.collection(db, cmd.insert, true);
+      const documents: Document[] = Array.isArray(cmd.documents) ? cmd.documents : [];
+      return this.writeBatch(documents, cmd.ordered !== false, (doc) => {
+        coll.insert(withIdFirst(doc));
+        return { n: 1 };
+      });
+    },
+
+    update: (cmd, db) => {
+      const updates: Document[] = Array.isArray(cmd.updates) ? cmd.updates : [];
+      let nModified = 0;
+      const upserted: Document[] = [];
+      const reply = this.writeBatch(updates, cmd.ordered !== false, (stmt, index) => {
+        const { q, u, upsert, multi, arrayFilters, sort } = stmt;
+        const replacement = isPlainObject(u) && !Object.keys(u).some((k) => k.startsWith('$'));
+        if (multi && replacement) {
+          throw failedToParse('multi update is not supported for replacement-style update');
+        }
+        const coll = this.collection(db, cmd.update, upsert === true);
+        const targets = coll?.match(q, sort) ?? [];
+        for (const target of multi ? targets : targets.slice(0, 1)) {
+          const next = applyUpdate(target, u, arrayFilters, false);
+          if (sameDoc(target, next)) continue;
+          coll?.replace(target, next);
+          nModified += 1;
+        }
+        if (targets.length > 0 || !upsert || !coll) {
+          return { n: multi ? targets.length : Math.min(targets.length, 1) };
+        }
+        const doc = upsertDocument(q, u, arrayFilters);
+        coll.insert(doc);
+        upserted.push({ index, _id: doc._id });
+        return { n: 1 };
+      });
+      return { ...reply, nModified, ...(upserted.length > 0 ? { upserted } : {}) };
+    },
+
+    delete: (cmd, db) => {
+      const deletes: Document[] = Array.isArray(cmd.deletes) ? cmd.deletes : [];
+      const coll = this.collection(db, cmd.delete);
+      return this.writeBatch(deletes, cmd.ordered !== false, ({ q, limit }) => {
+        if (limit !== 0 && limit !== 1) {
+          throw failedToParse(`The limit field in delete objects must be 0 or 1. Got ${limit}`);
+        }
+        const targets = coll?.match(q) ?? [];
+        const doomed = limit === 1 ? targets.slice(0, 1) : targets;
+        for (const doc of doomed) coll?.remove(doc);
+        return { n: doomed.length };
+      });
+    },
+
+    findAndModify: (cmd, db) => {
+      const { query, sort, update, upsert, remove, fields, arrayFilters } = cmd;
+      if (remove && update !== undefined) {
+        throw failedToParse('Cannot specify both an update and remove=true');
+      }
+      if (!remove && update === undefined) {
+        throw failedToParse('Either an update or remove=true must be specified');
+      }
+      if (remove && upsert) throw failedToParse('Cannot specify both upsert=true and remove=true');
+      if (remove && cmd.new) {
+        throw failedToParse(
+          "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document",
+        );
+      }
+      const coll = this.collection(db, cmd.findAndModify, upsert === true);
+      const [target] = coll?.match(query, sort) ?? [];
+      if (coll && target && remove) {
+        coll.remove(target);
+        return { lastErrorObject: { n: 1 }, value: projectOne(target, fields), ok: 1 };
+      }
+      if (coll && target) {
+        const next = applyUpdate(target, update, arrayFilters, false);
+        if (!sameDoc(target, next)) coll.replace(target, next);
+        const value = projectOne(cmd.new ? next : target, fields);
+        return { lastErrorObject: { n: 1, updatedExisting: true }, value, ok: 1 };
+      }
+      if (coll && upsert) {
+        const doc = upsertDocument(query, update, arrayFilters);
+        coll.insert(doc);
+        const value = cmd.new ? projectOne(doc, fields) : null;
+        const lastErrorObject = { n: 1, updatedExisting: false, upserted: doc._id };
+        return { lastErrorObject, value, ok: 1 };
+      }
+      const lastErrorObject = remove ? { n: 0 } : { n: 0, updatedExisting: false };
+      return { lastErrorObject, value: null, ok: 1 };
+    },
+
+    find: (cmd, db) => {
+      const coll = this.collection(db, cmd.find);
+      const limit = asNumber(cmd.limit, 0);
+      let docs = coll?.match(cmd.filter, cmd.sort) ?? [];
+      docs = docs.slice(asNumber(cmd.skip, 0));
+      if (limit !== 0) docs = docs.slice(0, Math.abs(limit));
+      docs = docs.map((doc) => projectOne(doc, cmd.projection));
+      const single = cmd.singleBatch === true || limit < 0;
+      return this.cursorReply(`${db}.${cmd.find}`, docs, cmd.batchSize, single);
+    },
+
+    getMore: (cmd, db) => {
+      const id = String(cmd.getMore);
+      const cursor = this.cursors.get(id);
+      if (!cursor) throw new CommandError(43, 'CursorNotFound', `cursor id ${id} not found`);
+      const ns = `${db}.${cmd.collection}`;
+      if (cursor.ns !== ns) {
+        throw new CommandError(
+          13,
+          'Unauthorized',
+          `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${cursor.ns}`,
+        );
+      }
+      const size = asNumber(cmd.batchSize, 0);
+      const nextBatch = cursor.docs.splice(0, size > 0 ? size : cursor.docs.length);
+      const done = cursor.docs.length === 0;
+      if (done) this.cursors.delete(id);
+      return { cursor: { nextBatch, id: done ? Long.ZERO : Long.fromString(id), ns }, ok: 1 };
+    },
+
+    killCursors: (cmd) => {
+      const ids: unknown[] = Array.isArray(cmd.cursors) ? cmd.cursors : [];
+      const killed = ids.filter((id) => this.cursors.delete(String(id)));
+      const notFound = ids.filter((id) => !killed.includes(id));
+      const toLong = (id: unknown) => Long.fromString(String(id));
+      return {
+        cursorsKilled: killed.map(toLong),
+        cursorsNotFound: notFound.map(toLong),
+        cursorsAlive: [],
+        cursorsUnknown: [],
+        ok: 1,
+      };
+    },
+
+    count: (cmd, db) => {
+      const docs = this.collection(db, cmd.count)?.match(cmd.query) ?? [];
+      let n = Math.max(0, docs.length - asNumber(cmd.skip, 0));
+      const limit = Math.abs(asNumber(cmd.limit, 0));
+      if (limit !== 0) n = Math.min(n, limit);
+      return { n, ok: 1 };
+    },
+
+    distinct: (cmd, db) => {
+      if (typeof cmd.key !== 'string') throw failedToParse("'key' must be a string");
+      const seen = new Map<string, unknown>();
+      for (const doc of this.collection(db, cmd.distinct)?.match(cmd.query) ?? []) {
+        for (const value of pathValues(doc, cmd.key.split('.'))) {
+          if (value !== undefined && !seen.has(bsonKey(value))) seen.set(bsonKey(value), value);
+        }
+      }
+      return { values: [...seen.values()], ok: 1 };
+    },
+
+    aggregate: (cmd, db) => {
+      if (typeof cmd.aggregate !== 'string') {
+        throw badValue('the test server supports only collection aggregations');
+      }
+      if (!Array.isArray(cmd.pipeline)) throw failedToParse("'pipeline' must be an array");
+      if (!isPlainObject(cmd.cursor)) {
+        throw failedToParse(
+          "The 'cursor' option is required, except for aggregate with the explain argument",
+        );
+      }
+      const pipeline = cmd.pipeline as Document[];
+      const writing = pipeline.find((stage) => '$out' in stage || '$merge' in stage);
+      if (writing) throw badValue('the test server does not support $out or $merge');
+      const coll = this.collection(db, cmd.aggregate);
+      const aggregator = new Aggregator(pipeline, {
+        collectionResolver: (name: string) => this.collection(db, name)?.docs.map(clone) ?? [],
+      });
+      const docs = aggregator.run((coll?.docs ?? []).map(clone)) as Document[];
+      return this.cursorReply(`${db}.${cmd.aggregate}`, docs, cmd.cursor.batchSize);
+    },
+  };
+
+  /** Runs write statements; collects writeErrors and stops at the first one when ordered. */
+  private writeBatch(
+    statements: Document[],
+    ordered: boolean,
+    run: (statement: Document, index: number) => { n: number },
+  ): Document {
+    let n = 0;
+    const writeErrors: Document[] = [];
+    for (const [index, statement] of statements.entries()) {
+      try {
+        n += run(statement, index).n;
+      } catch (error) {
+        if (!(error instanceof CommandError)) throw error;
+        writeErrors.push({ index, code: error.code, errmsg: error.message, ...error.extra });
+        if (ordered) break;
+      }
+    }
+    return { n, ...(writeErrors.length > 0 ? { writeErrors } : {}), ok: 1 };
+  }
+
+  run(cmd: Document, connectionId: number): Document {
+    const name = Object.keys(cmd)[0] ?? '';
+    try {
+      const handler = Object.hasOwn(this.commands, name) ? this.commands[name] : undefined;
+      if (!handler) throw new CommandError(59, 'CommandNotFound', `no such command: '${name}'`);
+      if (typeof cmd.$db !== 'string') {
+        throw new CommandError(40571, 'Location40571', 'OP_MSG requests require a $db argument');
+      }
+      if (cmd.txnNumber !== undefined) {
+        throw new CommandError(
+          20,
+          'IllegalOperation',
+          'Transaction numbers are only allowed on a replica set member or mongos',
+        );
+      }
+      return handler(cmd, cmd.$db, connectionId);
+    } catch (error) {
+      if (error instanceof CommandError) {
+        return {
+          ok: 0,
+          errmsg: error.message,
+          code: error.code,
+          codeName: error.codeName,
+          ...error.extra,
+        };
+      }
+      return {
+        ok: 0,
+        errmsg: String((error as Error)?.message ?? error),
+        code: 2,
+        codeName: 'BadValue',
+      };
+    }
+  }
+
+  /** Answers one decoded message; undefined means "send nothing". */
+  reply(message: WireMessage, connectionId: number): Buffer | undefined {
+    const { command } = message;
+    if (message.opCode === OP_QUERY) {
+      const name = Object.keys(command)[0] ?? '';
+      const isHello = ['hello', 'isMaster', 'ismaster'].includes(name);
+      const answer = isHello
+        ? this.hello(connectionId, name !== 'hello')
+        : {
+            ok: 0,
+            errmsg: `Unsupported OP_QUERY command: ${name}. The client driver may require an upgrade.`,
+            code: 352,
+            codeName: 'UnsupportedOpQueryCommand',
+          };
+      return encodeOpReply(message.requestId, answer);
+    }
+    const answer = this.run(command, connectionId);
+    if (message.flags & MSG_MORE_TO_COME) return undefined;
+    try {
+      return encodeMsgReply(message.requestId, answer);
+    } catch (error) {
+      const errmsg = `reply could not be encoded: ${(error as Error).message}`;
+      return encodeMsgReply(message.requestId, {
+        ok: 0,
+        errmsg,
+        code: 10334,
+        codeName: 'BSONObjectTooLarge',
+      });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TCP server
+
+/** Starts a MongoDB wire-protocol test server on 127.0.0.1 at a free port (port 0). */
+export async function startMongoTestServer(
+  options: { port?: number } = {},
+): Promise<MongoTestServer> {
+  const engine = new Engine();
+  const sockets = new Set<net.Socket>();
+  let nextConnectionId = 1;
+
+  const server = net.createServer((socket) => {
+    const connectionId = nextConnectionId++;
+    const reader = new FrameReader();
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {
+      // Clients reset connections abruptly (e.g. client.close() after endSessions): not an error.
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const frame of reader.push(chunk)) {
+          const message = decodeMessage(frame);
+          if (!message) {
+            socket.destroy(); // an op code this server (like MongoDB 6+) does not speak
+            return;
+          }
+          const reply = engine.reply(message, connectionId);
+          if (reply && !socket.destroyed) socket.write(reply);
+        }
+      } catch {
+        socket.destroy(); // malformed framing: MongoDB closes the connection too
+      }
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as net.AddressInfo;
+
+  let closing: Promise<void> | undefined;
+  return {
+    uri: `mongodb://127.0.0.1:${port}`,
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
+      return closing;
+    },
+  };
+}
