@@ -1,6 +1,17 @@
 /**
  * The one typed event stream of a wrapped function. `verboseCache` prints it, the
  * `onEvent` option receives it (metrics, logs, tests), and warnings are derived from it.
+ * Every event has its `type` and the wrapper's `name`; events about one key carry the
+ * `key` (hashed, never argument data), ages are in milliseconds.
+ *
+ * @example
+ * const cached = cachier(fn, {
+ *   name: 'fn',
+ *   onEvent: (event) => {
+ *     if (event.type === 'hit') metrics.histogram('cache.age', event.ageMs);
+ *     if (event.type === 'store-error') logger.warn(event.operation, event.error);
+ *   },
+ * });
  */
 export type CachierEvent =
   | { type: 'bypass'; name: string; reason: 'caching-disabled' | 'ignore-cache' }
@@ -23,7 +34,12 @@ export type CachierEvent =
   | { type: 'claim-lost'; name: string; key: string }
   | { type: 'store-error'; name: string; key: string; operation: StoreOperation; error: unknown };
 
-/** Why a call did not take a value from the cache. */
+/**
+ * Why a call did not take a value from the cache.
+ *
+ * @example
+ * onEvent: (e) => { if (e.type === 'miss' && e.reason === 'corrupt-entry') alert(e.key); }
+ */
 export type MissReason =
   | 'absent'
   | 'overwrite-cache'
@@ -31,13 +47,28 @@ export type MissReason =
   | 'corrupt-entry'
   | 'store-unreadable';
 
-/** Why a calculated value was returned but not stored. */
+/**
+ * Why a calculated value was returned but not stored.
+ *
+ * @example
+ * onEvent: (e) => { if (e.type === 'not-stored' && e.reason === 'too-large') count(e.name); }
+ */
 export type NotStoredReason = 'none-not-allowed' | 'too-large' | 'unserializable' | 'store-failed';
 
-/** Which core operation failed in a `store-error` event. */
+/**
+ * Which core operation failed in a `store-error` event.
+ *
+ * @example
+ * onEvent: (e) => { if (e.type === 'store-error' && e.operation === 'set') page(e.error); }
+ */
 export type StoreOperation = 'get' | 'set' | 'claim' | 'release' | 'renew' | 'wait';
 
-/** Receives every event of a wrapped function. Must not throw (a throw is ignored). */
+/**
+ * Receives every event of a wrapped function. Must not throw (a throw is ignored).
+ *
+ * @example
+ * const log: CachierEventListener = (event) => console.debug(event.type, event.name);
+ */
 export type CachierEventListener = (event: CachierEvent) => void;
 
 function shortKey(key: string): string {
@@ -52,7 +83,9 @@ function formatAge(ms: number): string {
 }
 
 function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  // verboseCache promises one line per decision; driver and clone errors span several.
+  return text.replace(/\s*[\r\n]+\s*/g, ' ');
 }
 
 /** One human line per event, as `verboseCache` prints it. */

@@ -1,4 +1,5 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import * as fs from 'node:fs';
+import { closeSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import {
   mkdir,
   open,
@@ -12,8 +13,10 @@ import {
 } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import lockfile from 'proper-lockfile';
 import type { Claim, Core, Entry, SetLimits, SetOutcome, WaitContext } from '../core.js';
+import { CorruptEntryError } from '../errors.js';
 import { sha256Hex } from '../keys.js';
 import {
   decodeEntry,
@@ -30,6 +33,7 @@ export interface FileCoreOptions {
    * Root folder; each cached function gets a subfolder named after it. A leading `~` is
    * the home folder.
    * @default '~/.cachier'
+   * @example new FileCore({ cacheDir: '/var/cache/myapp' })
    */
   cacheDir?: string;
   /**
@@ -37,12 +41,28 @@ export interface FileCoreOptions {
    * over after this. Renewed every quarter of it (at least every second) while the
    * function runs. At least 2000 ms.
    * @default 10_000
+   * @example new FileCore({ leaseMs: 30_000 })
    */
   leaseMs?: number;
 }
 
 /** Entries up to this size are read synchronously: microseconds instead of thread-pool round trips. */
 const SYNC_READ_LIMIT = 64 * 1024;
+/** Entries up to this size are written synchronously while the file system proves fast. */
+const SYNC_WRITE_LIMIT = 64 * 1024;
+/**
+ * When this core's synchronous file-system calls average more than this (ms), its writes
+ * and locks move to the thread pool for good: on a slow or network disk creating a file
+ * can take milliseconds, and the event loop must not wait for that.
+ */
+const SLOW_SYNC_MS = 0.5;
+/**
+ * The average is over about the last 32 calls, each counted as at most 2 ms, so a call
+ * that the OS scheduler happened to pause on a busy machine does not make a fast disk
+ * look slow, while a disk that is slow call after call is noticed within a few misses.
+ */
+const SYNC_COST_WEIGHT = 1 / 32;
+const SYNC_COST_CLIP_MS = 2;
 const scratch = Buffer.allocUnsafe(SYNC_READ_LIMIT);
 const IS_WINDOWS = process.platform === 'win32';
 /** Windows refuses to replace or open a file that another process holds: retry briefly. */
@@ -93,6 +113,40 @@ interface HeldClaim {
   lost: boolean;
 }
 
+type Callback = (error: NodeJS.ErrnoException | null, result?: unknown) => void;
+
+/**
+ * The `fs` that proper-lockfile uses while the file system is fast: its mkdir, stat, utimes
+ * and rmdir run synchronously (microseconds on a local disk, where a thread-pool round trip
+ * costs more than the call), with callbacks still deferred so the library sees async
+ * behaviour. `took` is told how long each call took (ms).
+ */
+function syncLockFs(took: (ms: number) => void): typeof fs {
+  const deferred =
+    (call: (...args: never[]) => unknown) =>
+    (...args: unknown[]) => {
+      const callback = args.pop() as Callback;
+      const started = performance.now();
+      let result: unknown;
+      let failure: NodeJS.ErrnoException | null = null;
+      try {
+        result = call(...(args as never[]));
+      } catch (error) {
+        failure = error as NodeJS.ErrnoException;
+      }
+      took(performance.now() - started);
+      process.nextTick(callback, failure, result);
+    };
+  return {
+    ...fs,
+    mkdir: deferred(fs.mkdirSync),
+    stat: deferred(fs.statSync),
+    utimes: deferred(fs.utimesSync),
+    rmdir: deferred(fs.rmdirSync),
+    realpath: deferred(fs.realpathSync),
+  } as typeof fs;
+}
+
 /**
  * Stores one file per entry under `cacheDir/<name>/<key>` (key = SHA-256 of the
  * arguments), written to a temp file and renamed into place, so a reader never sees a
@@ -112,6 +166,11 @@ export class FileCore implements Core {
   private readonly leaseMs: number;
   private readonly readyFolders = new Set<string>();
   private readonly held = new Map<string, Set<HeldClaim>>();
+  /** Whether small writes and lock operations run synchronously (while they prove fast). */
+  private syncFs = true;
+  /** Recent average duration of this core's synchronous file-system calls (ms). */
+  private syncCostMs = 0;
+  private readonly lockFs = syncLockFs((ms) => this.noteSyncCost(ms));
 
   constructor(options: FileCoreOptions = {}) {
     const { cacheDir = '~/.cachier', leaseMs = 10_000 } = options;
@@ -158,10 +217,19 @@ export class FileCore implements Core {
     const bytes = encodeEntry(payload, entry.calculatedAt);
     const folder = this.location(name);
     const target = join(folder, key);
-    const temp = join(folder, `${key}.${process.pid}.${++tempCounter}.tmp`);
-    await this.inFolder(folder, () => writeFile(temp, bytes, { mode: 0o600 }));
+    // Threads share the pid and each has its own counter: the thread id keeps names apart.
+    const temp = join(folder, `${key}.${process.pid}.${threadId}.${++tempCounter}.tmp`);
+    const sync = this.syncFs && bytes.byteLength <= SYNC_WRITE_LIMIT;
     try {
-      await withTransientRetry(() => rename(temp, target));
+      await this.inFolder(
+        folder,
+        sync
+          ? async () => this.timed(() => writeFileSync(temp, bytes, { mode: 0o600 }))
+          : () => writeFile(temp, bytes, { mode: 0o600 }),
+      );
+      await withTransientRetry(
+        sync ? async () => this.timed(() => renameSync(temp, target)) : () => rename(temp, target),
+      );
     } catch (error) {
       await unlink(temp).catch(() => undefined);
       throw error;
@@ -182,6 +250,7 @@ export class FileCore implements Core {
           update: this.leaseMs / 4,
           retries: 0,
           realpath: false,
+          ...(this.syncFs ? { fs: this.lockFs } : {}),
           // The default throws from a timer and kills the process; a lost lock only means
           // another owner may calculate too.
           onCompromised: () => {
@@ -262,10 +331,25 @@ export class FileCore implements Core {
       }
       if (!isEntryFile(file)) continue;
       const calculatedAt = await readCalculatedAt(path, header);
-      if (calculatedAt === undefined || calculatedAt < calculatedBefore) {
+      if (calculatedAt !== undefined && calculatedAt < calculatedBefore) {
         await unlink(path).catch(ignoreMissing);
       }
     }
+  }
+
+  /** Runs a synchronous file-system call and accounts for its duration. */
+  private timed(call: () => void): void {
+    const started = performance.now();
+    try {
+      call();
+    } finally {
+      this.noteSyncCost(performance.now() - started);
+    }
+  }
+
+  private noteSyncCost(ms: number): void {
+    this.syncCostMs += (Math.min(ms, SYNC_COST_CLIP_MS) - this.syncCostMs) * SYNC_COST_WEIGHT;
+    if (this.syncCostMs > SLOW_SYNC_MS) this.syncFs = false;
   }
 
   private async readLarge(path: string): Promise<Entry | undefined> {
@@ -310,15 +394,19 @@ function ignoreMissing(error: unknown): void {
   if (errorCode(error) !== 'ENOENT') throw error;
 }
 
-/** The entry's calculation time from its header; undefined when unreadable or foreign. */
+/**
+ * The entry's calculation time from its header: `-Infinity` for a corrupt file (always
+ * stale), `undefined` to keep it (another format version, written by another release of
+ * cachier sharing the folder, or a file that vanished meanwhile).
+ */
 async function readCalculatedAt(path: string, header: Buffer): Promise<number | undefined> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(path, 'r');
     const { bytesRead } = await handle.read(header, 0, HEADER_BYTES, 0);
     return decodeHeader(header, bytesRead)?.calculatedAt;
-  } catch {
-    return undefined;
+  } catch (error) {
+    return error instanceof CorruptEntryError ? Number.NEGATIVE_INFINITY : undefined;
   } finally {
     await handle?.close();
   }

@@ -1,0 +1,701 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Claim } from '../../src/core.js';
+import { FolderWatchers } from '../../src/cores/folderWatcher.js';
+import { type CachierOptions, cachier, FileCore } from '../../src/index.js';
+import { defaultKey } from '../../src/keys.js';
+import { decodeEntry, HEADER_BYTES, serializeValue } from '../../src/serialize.js';
+
+const root = mkdtempSync(join(tmpdir(), 'cachier-file-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const isWindows = process.platform === 'win32';
+const isRoot = process.getuid?.() === 0;
+
+/** A fresh folder to use as one test's cacheDir. */
+function freshDir(): string {
+  return join(root, randomUUID());
+}
+
+async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await sleep(5);
+  }
+}
+
+/** Resolves to `promise`'s value, or to 'timed out' after a generous bound. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timed out'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timed out'>((resolve) => {
+    timer = setTimeout(() => resolve('timed out'), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Every path under `dir`, relative to it. */
+function allPaths(dir: string): string[] {
+  return readdirSync(dir, { recursive: true }).map(String);
+}
+
+let warnings: { code: string | undefined; message: string }[] = [];
+const onWarning = (warning: Error & { code?: string }) => {
+  warnings.push({ code: warning.code, message: warning.message });
+};
+beforeEach(() => {
+  warnings = [];
+  process.on('warning', onWarning);
+});
+afterEach(() => {
+  process.off('warning', onWarning);
+});
+
+/** The codes warned for the wrapper `name`, once process.emitWarning has delivered them. */
+async function warningsOf(name: string): Promise<(string | undefined)[]> {
+  await new Promise((resolve) => setImmediate(resolve));
+  return warnings.filter((w) => w.message.startsWith(`cachier(${name})`)).map((w) => w.code);
+}
+
+/** A counting function on a FileCore under a fresh name. */
+function counted<A extends unknown[], R>(
+  core: FileCore,
+  body: (...args: A) => R | Promise<R>,
+  options: CachierOptions = {},
+) {
+  const name = `file-${randomUUID()}`;
+  const state = { calls: 0 };
+  const cached = cachier(
+    async (...args: A) => {
+      state.calls++;
+      return body(...args);
+    },
+    { backend: core, name, ...options },
+  );
+  return { name, state, cached, folder: core.location(name) };
+}
+
+describe('FileCore options', () => {
+  it('rejects a lease below what proper-lockfile can honour, and an empty cacheDir', () => {
+    expect(() => new FileCore({ leaseMs: 1000 })).toThrow(/leaseMs must be a number >= 2000/);
+    expect(() => new FileCore({ leaseMs: Number.NaN })).toThrow(TypeError);
+    expect(() => new FileCore({ cacheDir: '' })).toThrow(/cacheDir must be a non-empty string/);
+  });
+});
+
+describe('layout', () => {
+  it('stores one file per entry at cacheDir/<name>/<64 hex key>', async () => {
+    const cacheDir = freshDir();
+    const cached = cachier(async (a: string, b: number) => `${a}:${b}`, {
+      cacheDir,
+      name: 'layout',
+    });
+    await cached('x', 1);
+    await cached('y', 2);
+    expect(cached.cacheDpath()).toBe(join(cacheDir, 'layout'));
+    expect(readdirSync(cacheDir)).toEqual(['layout']);
+    const files = readdirSync(join(cacheDir, 'layout')).sort();
+    expect(files).toEqual([defaultKey(['x', 1]), defaultKey(['y', 2])].sort());
+    for (const file of files) expect(file).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('puts no argument data in any file name, with or without hashArgs', async () => {
+    const cacheDir = freshDir();
+    const secret = 'customer-4711-secret';
+    const plain = cachier(async (s: string) => s.length, { cacheDir, name: 'plain' });
+    const custom = cachier(async (s: string) => s.length, {
+      cacheDir,
+      name: 'custom',
+      hashArgs: ([s]) => `id:${s}`,
+    });
+    const core = new FileCore({ cacheDir });
+    const held = await core.tryClaim('plain', defaultKey([`${secret}-locked`]));
+    await plain(secret);
+    await custom(secret);
+    await plain.precacheValue([`${secret}-pre`], 1);
+    const paths = allPaths(cacheDir);
+    expect(paths).toHaveLength(6); // 2 folders, 3 entries, 1 lock
+    for (const path of paths) expect(path).not.toContain('customer');
+    await held?.release();
+  });
+
+  it('gives a name with unsafe characters a safe folder of its own', async () => {
+    const cacheDir = freshDir();
+    const unsafe = cachier(async () => 'unsafe', { cacheDir, name: 'a/b:c' });
+    const lookalike = cachier(async () => 'lookalike', { cacheDir, name: 'a_b_c' });
+    const dots = cachier(async () => 'dots', { cacheDir, name: '..' });
+    const folder = unsafe.cacheDpath() as string;
+    expect(dirname(folder)).toBe(cacheDir);
+    expect(basename(folder)).toMatch(/^[A-Za-z0-9._-]+$/);
+    expect(folder).not.toBe(lookalike.cacheDpath());
+    expect(dirname(dots.cacheDpath() as string)).toBe(cacheDir);
+    expect(basename(dots.cacheDpath() as string)).not.toBe('..');
+    expect(await unsafe()).toBe('unsafe');
+    expect(await lookalike()).toBe('lookalike');
+    expect(await dots()).toBe('dots');
+    expect(readdirSync(folder)).toHaveLength(1);
+    expect(readdirSync(cacheDir)).toHaveLength(3);
+    expect(await unsafe()).toBe('unsafe');
+  });
+
+  it('reads a leading ~ as the home folder (checked without writing there)', () => {
+    const tilde = cachier(async () => 1, { cacheDir: '~/cachier-test-unused', name: 'tilde' });
+    expect(tilde.cacheDpath()).toBe(join(homedir(), 'cachier-test-unused', 'tilde'));
+    expect(tilde.cacheDpath()?.startsWith(homedir())).toBe(true);
+    const byDefault = cachier(async () => 1, { name: 'default-dir' });
+    expect(byDefault.cacheDpath()).toBe(join(homedir(), '.cachier', 'default-dir'));
+    expect(new FileCore({ cacheDir: '~' }).cacheDir).toBe(homedir());
+  });
+
+  it('makes a relative cacheDir absolute', () => {
+    expect(new FileCore({ cacheDir: 'relative/cache' }).cacheDir).toBe(
+      join(process.cwd(), 'relative', 'cache'),
+    );
+  });
+
+  it.skipIf(isWindows)(
+    // Windows has no POSIX modes; the README says so.
+    'makes function folders 0700 and entry files 0600',
+    async () => {
+      const cacheDir = freshDir();
+      const cached = cachier(async (x: number) => x, { cacheDir, name: 'modes' });
+      await cached(1);
+      const folder = cached.cacheDpath() as string;
+      expect(statSync(folder).mode & 0o777).toBe(0o700);
+      expect(statSync(join(folder, defaultKey([1]))).mode & 0o777).toBe(0o600);
+    },
+  );
+});
+
+describe('atomic writes', () => {
+  it('leaves no temp files behind', async () => {
+    const core = new FileCore({ cacheDir: freshDir() });
+    const { cached, folder } = counted(core, (x: number) => 'v'.repeat(x));
+    await Promise.all([1, 10, 100_000, 200_000].map((n) => cached(n)));
+    await cached.withOptions({ overwriteCache: true })(10);
+    await cached.precacheValue([5], 'five');
+    const files = readdirSync(folder);
+    expect(files).toHaveLength(5);
+    expect(files.filter((file) => !/^[0-9a-f]{64}$/.test(file))).toEqual([]);
+  });
+
+  it('concurrent writers of one key leave one complete entry; readers never see a partial one', async () => {
+    const core = new FileCore({ cacheDir: freshDir() });
+    const name = 'racing';
+    const key = defaultKey(['shared']);
+    const size = 100_000; // beyond the sync read limit, so writes are not a single block
+    const isIntact = (value: unknown) =>
+      value instanceof Uint8Array &&
+      value.byteLength === size &&
+      value.every((byte) => byte === value[0]);
+
+    let writing = true;
+    const readsSeen: unknown[] = [];
+    const reader = (async () => {
+      while (writing) {
+        const entry = await core.get(name, key);
+        if (entry) readsSeen.push(entry.value);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        core.set(name, key, { value: Buffer.alloc(size, i), calculatedAt: Date.now() }, {}),
+      ),
+    );
+    writing = false;
+    await reader;
+
+    const entry = await core.get(name, key);
+    expect(isIntact(entry?.value)).toBe(true);
+    for (const value of readsSeen) expect(isIntact(value)).toBe(true);
+    expect(readdirSync(core.location(name))).toEqual([key]);
+  });
+
+  it('worker threads writing one key never share a temp file', async () => {
+    const cacheDir = freshDir();
+    const barrier = new Int32Array(new SharedArrayBuffer(4));
+    // Beyond 64 KiB, so that writes go through the thread pool and overlap the most.
+    const writers = [
+      writeFromWorker(cacheDir, 1, 70_000, barrier),
+      writeFromWorker(cacheDir, 2, 90_000, barrier),
+    ];
+    const failures = await within(Promise.all(writers), 30_000);
+    expect(failures).toEqual([[], []]);
+    const entry = await new FileCore({ cacheDir }).get('threads', 'k'.repeat(64));
+    const value = entry?.value as Uint8Array;
+    expect([70_000, 90_000]).toContain(value.byteLength);
+    expect(value.every((byte) => byte === (value.byteLength === 70_000 ? 1 : 2))).toBe(true);
+    expect(readdirSync(join(cacheDir, 'threads'))).toEqual(['k'.repeat(64)]);
+  });
+});
+
+/**
+ * Runs 20 rounds of 25 concurrent `set`s of one key on a FileCore in a worker thread;
+ * resolves to the messages of the writes that failed. The two workers meet at `barrier`
+ * before every round, so they write at the same moments: worker threads share the process
+ * id, and this is what shows whether their temp files are still told apart.
+ */
+function writeFromWorker(
+  cacheDir: string,
+  fill: number,
+  size: number,
+  barrier: Int32Array,
+): Promise<string[]> {
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const fileCore = new URL('../../src/cores/file.ts', import.meta.url).href;
+  // `--import tsx` does not reach worker threads on Node 20: register tsx inside the worker.
+  const program = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    (async () => {
+      (await import(${JSON.stringify(tsx)})).register();
+      const { FileCore } = await import(${JSON.stringify(fileCore)});
+      const { cacheDir, fill, size, barrier } = workerData;
+      const core = new FileCore({ cacheDir });
+      const failures = [];
+      for (let round = 0; round < 20; round++) {
+        Atomics.add(barrier, 0, 1);
+        Atomics.notify(barrier, 0);
+        for (let seen; (seen = Atomics.load(barrier, 0)) < 2 * (round + 1); ) {
+          Atomics.wait(barrier, 0, seen, 100);
+        }
+        await Promise.all(Array.from({ length: 25 }, () =>
+          core.set('threads', 'k'.repeat(64), { value: Buffer.alloc(size, fill), calculatedAt: Date.now() }, {})
+            .catch((error) => failures.push(error.message))));
+      }
+      parentPort.postMessage(failures);
+    })().catch((error) => parentPort.postMessage([String(error)]));
+  `;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(program, {
+      eval: true,
+      workerData: { cacheDir, fill, size, barrier },
+    });
+    worker.once('message', (failures: string[]) => {
+      resolve(failures);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+  });
+}
+
+describe('reads', () => {
+  it('a hit takes no lock: it is served while the key is claimed', async () => {
+    const core = new FileCore({ cacheDir: freshDir() });
+    const { name, state, cached, folder } = counted(core, (x: string) => `value of ${x}`);
+    expect(await cached('k')).toBe('value of k');
+    const claim = await core.tryClaim(name, defaultKey(['k']));
+    expect(claim).toBeDefined();
+    expect(existsSync(join(folder, `${defaultKey(['k'])}.lock`))).toBe(true);
+    // Were a read to need the lock, this would wait for the live claim forever.
+    expect(await within(cached('k'), 5000)).toBe('value of k');
+    expect(state.calls).toBe(1);
+    await claim?.release();
+  });
+
+  it('keeps values read on the sync path independent of later reads', async () => {
+    const core = new FileCore({ cacheDir: freshDir() });
+    const { cached } = counted(core, (fill: string) => Buffer.from(fill.repeat(64)));
+    await cached('a');
+    await cached('b');
+    const first = await cached('a');
+    const second = await cached('b');
+    expect(Buffer.from(first).toString()).toBe('a'.repeat(64));
+    expect(Buffer.from(second).toString()).toBe('b'.repeat(64));
+  });
+
+  it.each([
+    ['a 1 MB Buffer', () => randomBytes(1024 * 1024)],
+    ['a 200 KB string', () => randomBytes(100 * 1024).toString('hex')],
+  ])('round-trips %s (the async read path)', async (_label, make) => {
+    const value = make();
+    const core = new FileCore({ cacheDir: freshDir() });
+    const { state, cached, folder } = counted(core, () => value);
+    await cached();
+    const file = join(folder, defaultKey([]));
+    expect(statSync(file).size).toBeGreaterThan(64 * 1024);
+    const again = await cached();
+    expect(state.calls).toBe(1);
+    if (typeof value === 'string') expect(again).toBe(value);
+    else expect(Buffer.from(again as Uint8Array).equals(value)).toBe(true);
+  });
+
+  it.each([[64 * 1024 - 1], [64 * 1024], [64 * 1024 + 1]])(
+    'round-trips an entry file of exactly %d bytes',
+    async (fileSize) => {
+      // A one-byte string serializes to its characters plus a fixed overhead.
+      const overhead = serializeValue('x'.repeat(60_000)).byteLength - 60_000;
+      const value = 'x'.repeat(fileSize - HEADER_BYTES - overhead);
+      const core = new FileCore({ cacheDir: freshDir() });
+      const { state, cached, folder } = counted(core, () => value);
+      await cached();
+      expect(statSync(join(folder, defaultKey([]))).size).toBe(fileSize);
+      expect(await cached()).toBe(value);
+      expect(state.calls).toBe(1);
+    },
+  );
+});
+
+describe('damaged entries', () => {
+  it('a corrupt or truncated entry is a miss, warned about once, and replaced', async () => {
+    const core = new FileCore({ cacheDir: freshDir() });
+    const { name, state, cached, folder } = counted(core, (x: string) =>
+      x === 'large' ? 'L'.repeat(300_000) : `value of ${x}`,
+    );
+    const expected = (x: string) => (x === 'large' ? 'L'.repeat(300_000) : `value of ${x}`);
+    const pathOf = (x: string) => join(folder, defaultKey([x]));
+    for (const x of ['half', 'header-only', 'large']) await cached(x);
+    expect(state.calls).toBe(3);
+
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(pathOf('garbage'), 'this is not a cachier entry at all');
+    writeFileSync(pathOf('empty'), '');
+    writeFileSync(pathOf('big-garbage'), randomBytes(100_000));
+    truncateSync(pathOf('half'), Math.floor(statSync(pathOf('half')).size / 2));
+    truncateSync(pathOf('header-only'), HEADER_BYTES);
+    truncateSync(pathOf('large'), 100_000);
+
+    const damaged = ['garbage', 'empty', 'big-garbage', 'half', 'header-only', 'large'];
+    for (const x of damaged) expect(await cached(x)).toBe(expected(x));
+    expect(state.calls).toBe(9);
+    expect(await warningsOf(name)).toEqual(['CACHIER_CORRUPT_ENTRY']);
+
+    for (const x of damaged) {
+      expect(await cached(x)).toBe(expected(x));
+      expect(decodeEntry(readFileSync(pathOf(x)))?.value).toBe(expected(x));
+    }
+    expect(state.calls).toBe(9); // replaced: every second call was a hit
+  });
+
+  it('an entry of an unknown format version is a miss, recalculated without a crash', async () => {
+    const core = new FileCore({ cacheDir: freshDir() });
+    let n = 0;
+    const { name, state, cached, folder } = counted(core, () => ++n);
+    expect(await cached()).toBe(1);
+    const path = join(folder, defaultKey([]));
+    const bytes = readFileSync(path);
+    bytes[4] = 99;
+    writeFileSync(path, bytes);
+
+    expect(await cached()).toBe(2);
+    expect(await cached()).toBe(2);
+    expect(state.calls).toBe(2);
+    expect(await warningsOf(name)).toEqual([]);
+  });
+});
+
+describe('an unusable store never breaks the call', () => {
+  async function expectWorksWithoutCache(cacheDir: string) {
+    const core = new FileCore({ cacheDir });
+    let n = 0;
+    const { name, state, cached } = counted(core, (x: number) => x * 100 + ++n);
+    expect(await cached(1)).toBe(101);
+    expect(await cached(1)).toBe(102); // nothing could be stored
+    expect(await cached(2)).toBe(203);
+    const failing = cachier(
+      async () => {
+        throw new Error('the function’s own error');
+      },
+      { backend: core, name: `${name}-throws` },
+    );
+    await expect(failing()).rejects.toThrow('the function’s own error');
+    expect(state.calls).toBe(3);
+    expect(await warningsOf(name)).toEqual(['CACHIER_STORE_FAILED']);
+  }
+
+  it('a regular file where cacheDir should be', async () => {
+    const file = join(root, `file-${randomUUID()}`);
+    writeFileSync(file, 'in the way');
+    await expectWorksWithoutCache(file);
+  });
+
+  it('a regular file where the function folder should be', async () => {
+    const cacheDir = freshDir();
+    const core = new FileCore({ cacheDir });
+    const { name, state, cached, folder } = counted(core, () => 'value');
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(folder, 'in the way');
+    expect(await cached()).toBe('value');
+    expect(await cached()).toBe('value');
+    expect(state.calls).toBe(2);
+    expect(await warningsOf(name)).toEqual(['CACHIER_STORE_FAILED']);
+  });
+
+  it('a cacheDir below a regular file (ENOTDIR, which root cannot bypass)', async () => {
+    const file = join(root, `file-${randomUUID()}`);
+    writeFileSync(file, 'in the way');
+    await expectWorksWithoutCache(join(file, 'nested', 'cache'));
+  });
+
+  it.skipIf(isRoot || isWindows)(
+    // root ignores permission bits, and Windows has no POSIX modes.
+    'a cacheDir without permission',
+    async () => {
+      const cacheDir = freshDir();
+      mkdirSync(cacheDir);
+      chmodSync(cacheDir, 0o000);
+      try {
+        await expectWorksWithoutCache(cacheDir);
+      } finally {
+        chmodSync(cacheDir, 0o700);
+      }
+    },
+  );
+
+  it('a result that cannot be serialized is returned, not stored, with one warning', async () => {
+    const core = new FileCore({ cacheDir: freshDir() });
+    const { name, state, cached, folder } = counted(core, (x: number) => ({
+      x,
+      callback: () => x,
+    }));
+    expect((await cached(1)).callback()).toBe(1);
+    expect((await cached(1)).callback()).toBe(1);
+    expect((await cached(2)).callback()).toBe(2);
+    expect(state.calls).toBe(3);
+    expect(await warningsOf(name)).toEqual(['CACHIER_UNSERIALIZABLE']);
+    expect(existsSync(folder) ? readdirSync(folder) : []).toEqual([]);
+  });
+});
+
+describe('entrySizeLimit', () => {
+  it('counts the serialized bytes of the value', async () => {
+    const value = 'v'.repeat(5000);
+    const size = serializeValue(value).byteLength;
+    const core = new FileCore({ cacheDir: freshDir() });
+    const atLimit = counted(core, () => value, { entrySizeLimit: size });
+    const overLimit = counted(core, () => value, { entrySizeLimit: size - 1 });
+    for (let i = 0; i < 2; i++) {
+      expect(await atLimit.cached()).toBe(value);
+      expect(await overLimit.cached()).toBe(value);
+    }
+    expect(atLimit.state.calls).toBe(1);
+    expect(overLimit.state.calls).toBe(2);
+    // The limit is about the value: the entry header does not count against it.
+    expect(statSync(join(atLimit.folder, defaultKey([]))).size).toBe(size + HEADER_BYTES);
+    expect(existsSync(overLimit.folder) ? readdirSync(overLimit.folder) : []).toEqual([]);
+  });
+
+  it("reads '1KB' as 1024 serialized bytes", async () => {
+    const overhead = serializeValue('x'.repeat(1000)).byteLength - 1000;
+    const core = new FileCore({ cacheDir: freshDir() });
+    const { state, cached } = counted(core, (n: number) => 'x'.repeat(n - overhead), {
+      entrySizeLimit: '1KB',
+    });
+    await cached(1024);
+    await cached(1024);
+    await cached(1025);
+    await cached(1025);
+    expect(state.calls).toBe(3);
+  });
+});
+
+describe('waiting for other owners', () => {
+  it('200 calls waiting on claims held elsewhere all finish correctly', async () => {
+    const cacheDir = freshDir();
+    const owner = new FileCore({ cacheDir });
+    const core = new FileCore({ cacheDir });
+    const count = 200;
+    const { name, state, cached } = counted(core, (i: number) => `calculated here ${i}`);
+    const keys = Array.from({ length: count }, (_, i) => defaultKey([i]));
+    const claims: Claim[] = [];
+    for (const key of keys) {
+      const claim = await owner.tryClaim(name, key);
+      if (!claim) throw new Error('the claim should be free');
+      claims.push(claim);
+    }
+
+    const results = Array.from({ length: count }, (_, i) => cached(i));
+    await sleep(200);
+    expect(state.calls).toBe(0); // everyone waits for the owner
+
+    // The owner stores even keys and gives up odd ones: their waiters calculate.
+    await Promise.all(
+      keys.map(async (key, i) => {
+        if (i % 2 === 0) {
+          await owner.set(name, key, { value: `from owner ${i}`, calculatedAt: Date.now() }, {});
+        }
+        await claims[i]?.release();
+      }),
+    );
+    const values = await within(Promise.all(results), 30_000);
+    expect(values).toEqual(
+      Array.from({ length: count }, (_, i) =>
+        i % 2 === 0 ? `from owner ${i}` : `calculated here ${i}`,
+      ),
+    );
+    expect(state.calls).toBe(count / 2);
+  });
+
+  it("a dead owner's old lock is taken over at once", async () => {
+    const core = new FileCore({ cacheDir: freshDir() });
+    const { state, cached, folder } = counted(core, () => 'recovered');
+    const lock = join(folder, `${defaultKey([])}.lock`);
+    mkdirSync(lock, { recursive: true });
+    const minuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(lock, minuteAgo, minuteAgo);
+
+    expect(await within(cached(), 3000)).toBe('recovered');
+    expect(state.calls).toBe(1);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('a fresh lock left by nobody is taken over once its lease runs out', async () => {
+    const core = new FileCore({ cacheDir: freshDir(), leaseMs: 2000 });
+    const { state, cached, folder } = counted(core, () => 'taken over');
+    const lock = join(folder, `${defaultKey([])}.lock`);
+    mkdirSync(lock, { recursive: true });
+    const started = Date.now();
+
+    expect(await within(cached(), 5000)).toBe('taken over');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500); // the lease was respected
+    expect(state.calls).toBe(1);
+  });
+});
+
+describe('clearBeingCalculated', () => {
+  it('removes lock folders, so the next calls calculate at once', async () => {
+    const core = new FileCore({ cacheDir: freshDir() });
+    const { name, state, cached, folder } = counted(core, (x: string) => `value of ${x}`);
+    const held = await core.tryClaim(name, defaultKey(['held']));
+    expect(held).toBeDefined();
+    mkdirSync(join(folder, `${defaultKey(['stray'])}.lock`));
+    expect(readdirSync(folder).filter((f) => f.endsWith('.lock'))).toHaveLength(2);
+
+    await cached.clearBeingCalculated();
+    expect(readdirSync(folder).filter((f) => f.endsWith('.lock'))).toEqual([]);
+    expect(await within(cached('held'), 2000)).toBe('value of held');
+    expect(await within(cached('stray'), 2000)).toBe('value of stray');
+    expect(state.calls).toBe(2);
+
+    // The cleared holder's late release must not remove a newer owner's lock.
+    const newer = await core.tryClaim(name, defaultKey(['held']));
+    expect(newer).toBeDefined();
+    await held?.release();
+    expect(existsSync(join(folder, `${defaultKey(['held'])}.lock`))).toBe(true);
+    await newer?.release();
+    expect(existsSync(join(folder, `${defaultKey(['held'])}.lock`))).toBe(false);
+  });
+});
+
+describe('folder housekeeping', () => {
+  it('recreates a cacheDir that was deleted between calls', async () => {
+    const cacheDir = freshDir();
+    const core = new FileCore({ cacheDir });
+    const { state, cached, folder } = counted(core, (x: number) => x);
+    await cached(1);
+    rmSync(cacheDir, { recursive: true, force: true });
+    expect(await cached(1)).toBe(1); // a miss now
+    expect(await cached(2)).toBe(2);
+    expect(await cached(1)).toBe(1);
+    expect(state.calls).toBe(3);
+    expect(readdirSync(folder)).toHaveLength(2);
+  });
+
+  it('clearCache deletes entries, not claims or temp files being written', async () => {
+    const core = new FileCore({ cacheDir: freshDir() });
+    const { name, state, cached, folder } = counted(core, (x: number) => x);
+    await cached(1);
+    await cached(2);
+    const claim = await core.tryClaim(name, defaultKey([3]));
+    const temp = join(folder, `${defaultKey([4])}.999.1.tmp`);
+    writeFileSync(temp, 'half written');
+
+    await cached.clearCache();
+    expect(readdirSync(folder).sort()).toEqual([`${defaultKey([3])}.lock`, basename(temp)].sort());
+    await cached(1);
+    expect(state.calls).toBe(3);
+    await claim?.release();
+  });
+
+  it('deleteStale drops old entries and abandoned temp files, keeping fresh ones', async () => {
+    const core = new FileCore({ cacheDir: freshDir() });
+    const { name, cached, folder } = counted(core, (x: number) => x, { staleAfter: { hours: 1 } });
+    await cached(1);
+    await core.set(
+      name,
+      defaultKey([2]),
+      { value: 2, calculatedAt: Date.now() - 2 * 3_600_000 },
+      {},
+    );
+    const oldTemp = join(folder, `${defaultKey([5])}.999.1.tmp`);
+    const freshTemp = join(folder, `${defaultKey([6])}.999.2.tmp`);
+    writeFileSync(oldTemp, 'abandoned by a crashed writer');
+    writeFileSync(freshTemp, 'being written right now');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(oldTemp, hourAgo, hourAgo);
+
+    await cached.deleteStale();
+    expect(readdirSync(folder).sort()).toEqual([defaultKey([1]), basename(freshTemp)].sort());
+  });
+});
+
+describe('FolderWatchers', () => {
+  it('opens one watch per folder for many subscribers and closes it with the last', () => {
+    const folder = freshDir();
+    const other = freshDir();
+    mkdirSync(folder, { recursive: true });
+    mkdirSync(other, { recursive: true });
+    const watchers = new FolderWatchers();
+    expect(watchers.activeWatchers).toBe(0);
+
+    const unsubscribes = Array.from({ length: 200 }, (_, i) =>
+      watchers.subscribe(folder, `entry-${i % 20}`, () => undefined),
+    );
+    expect(watchers.activeWatchers).toBe(1);
+    const unsubscribeOther = watchers.subscribe(other, 'entry', () => undefined);
+    expect(watchers.activeWatchers).toBe(2);
+
+    for (const unsubscribe of unsubscribes.slice(1)) unsubscribe();
+    expect(watchers.activeWatchers).toBe(2);
+    unsubscribes[1]?.(); // a second unsubscribe changes nothing
+    expect(watchers.activeWatchers).toBe(2);
+    unsubscribes[0]?.();
+    expect(watchers.activeWatchers).toBe(1);
+    unsubscribeOther();
+    expect(watchers.activeWatchers).toBe(0);
+
+    watchers.subscribe(folder, 'again', () => undefined)();
+    expect(watchers.activeWatchers).toBe(0);
+  });
+
+  it('tells the subscribers of an entry when the entry or its lock changes', async () => {
+    const folder = freshDir();
+    mkdirSync(folder, { recursive: true });
+    const watchers = new FolderWatchers();
+    const seen: string[] = [];
+    const offs = ['a', 'b'].map((entry) =>
+      watchers.subscribe(folder, entry, () => seen.push(entry)),
+    );
+
+    writeFileSync(join(folder, 'a'), 'x');
+    await until(() => seen.includes('a'));
+    seen.length = 0;
+    mkdirSync(join(folder, 'b.lock'));
+    await until(() => seen.includes('b'));
+    for (const off of offs) off();
+  });
+
+  it('subscribing to a missing folder falls back to polling without throwing', () => {
+    const watchers = new FolderWatchers();
+    const unsubscribe = watchers.subscribe(join(root, 'missing', randomUUID()), 'k', () => {});
+    expect(watchers.activeWatchers).toBe(0);
+    unsubscribe();
+  });
+});

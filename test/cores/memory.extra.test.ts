@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { cachier, MemoryCore } from '../../src/index.js';
+
+describe('memory core: values by reference', () => {
+  it('returns the cached object itself: mutating it mutates the cache', async () => {
+    let calls = 0;
+    const load = cachier(async (id: string) => ({ id, tags: [] as string[], call: ++calls }), {
+      backend: 'memory',
+      name: `byref-${randomUUID()}`,
+    });
+    const first = await load('a');
+    first.tags.push('edited');
+    const second = await load('a');
+    expect(second).toBe(first);
+    expect(second.tags).toEqual(['edited']);
+    expect(calls).toBe(1);
+  });
+
+  it('keeps a precached value by reference too', async () => {
+    const load = cachier(async (_id: string) => ({ count: 0 }), {
+      backend: new MemoryCore(),
+      name: 'precached',
+    });
+    const value = { count: 41 };
+    expect(await load.precacheValue(['x'], value)).toBe(value);
+    value.count++;
+    expect(await load('x')).toBe(value);
+    expect((await load('x')).count).toBe(42);
+  });
+
+  it('keeps values that could not be serialized (nothing is copied)', async () => {
+    const callback = () => 'still callable';
+    const load = cachier(async () => ({ callback }), {
+      backend: 'memory',
+      name: `fn-${randomUUID()}`,
+    });
+    await load();
+    expect((await load()).callback).toBe(callback);
+  });
+});
+
+describe("memory core: 'memory' wrappers and names", () => {
+  it("'memory' wrappers with one name share entries", async () => {
+    const name = `shared-${randomUUID()}`;
+    let firstCalls = 0;
+    let secondCalls = 0;
+    const first = cachier(async (x: number) => `first ${x} ${++firstCalls}`, {
+      backend: 'memory',
+      name,
+    });
+    const second = cachier(async (x: number) => `second ${x} ${++secondCalls}`, {
+      backend: 'memory',
+      name,
+    });
+    expect(await first(1)).toBe('first 1 1');
+    expect(await second(1)).toBe('first 1 1');
+    expect(await second(2)).toBe('second 2 1');
+    expect(await first(2)).toBe('second 2 1');
+    expect([firstCalls, secondCalls]).toEqual([1, 1]);
+    await second.clearCache();
+    expect(await first(1)).toBe('first 1 2');
+  });
+
+  it('wrappers with different names keep their entries apart', async () => {
+    const first = cachier(async (x: number) => `first ${x}`, {
+      backend: 'memory',
+      name: `apart-a-${randomUUID()}`,
+    });
+    const second = cachier(async (x: number) => `second ${x}`, {
+      backend: 'memory',
+      name: `apart-b-${randomUUID()}`,
+    });
+    expect(await first(1)).toBe('first 1');
+    expect(await second(1)).toBe('second 1');
+    await first.clearCache();
+    expect(await second.precacheValue([2], 'kept')).toBe('kept');
+    expect(await first(2)).toBe('first 2');
+  });
+
+  it('separate MemoryCore instances do not share, even under one name', async () => {
+    const name = `instances-${randomUUID()}`;
+    const first = cachier(async () => 'first', { backend: new MemoryCore(), name });
+    const second = cachier(async () => 'second', { backend: new MemoryCore(), name });
+    expect(await first()).toBe('first');
+    expect(await second()).toBe('second');
+  });
+
+  it('has no folder', () => {
+    const cached = cachier(async () => 1, { backend: 'memory', name: 'no-folder' });
+    expect(cached.cacheDpath()).toBeUndefined();
+  });
+});
