@@ -2,9 +2,14 @@
  * The part of a `mongodb` driver `Collection` that cachier's public types mention.
  * Kept structural so that users of the file and memory cores compile without the
  * optional `mongodb` package installed; any driver `Collection` fits it.
+ *
+ * @example
+ * const collection: MongoCollectionLike = client.db('app').collection('cachier');
  */
 export interface MongoCollectionLike {
+  /** The collection's name (as on a driver `Collection`). */
   readonly collectionName: string;
+  /** The database's name (as on a driver `Collection`). */
   readonly dbName: string;
 }
 

@@ -1,0 +1,577 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+// Types only: erased at build time, so importing cachier never loads the optional driver.
+import type { Collection, Document } from 'mongodb';
+import { registerMongoCoreFactory } from '../backends.js';
+import type { Claim, Core, Entry, SetLimits, SetOutcome, WaitContext } from '../core.js';
+import { CachierError, CorruptEntryError } from '../errors.js';
+import { deserializeValue, serializeValue } from '../serialize.js';
+import type { MongoCollectionLike, MongoGetter } from './mongoCollection.js';
+
+/**
+ * Options of {@link MongoCore}.
+ *
+ * @example
+ * const core = new MongoCore({
+ *   mongetter: () => client.db('app').collection('cachier'),
+ *   leaseMs: 30_000,
+ * });
+ */
+export interface MongoCoreOptions {
+  /**
+   * Returns the `mongodb` driver Collection that holds the cache. Called before the first
+   * operation and again after a failure, never at construction.
+   * @example () => client.db('app').collection('cachier')
+   */
+  mongetter: MongoGetter;
+  /**
+   * How long a claim ("being calculated" mark) lives without renewal, measured on the
+   * database server's clock. The owner renews it every `leaseMs / 4` while the function
+   * runs; a crashed owner's claim is taken over once it lapses. At least 200.
+   * @default 10_000
+   * @example new MongoCore({ mongetter, leaseMs: 30_000 })
+   */
+  leaseMs?: number;
+  /**
+   * Upper bound on every database operation (including the mongetter), so a database that
+   * is down or never answers cannot hold a call: the operation fails, a warning is
+   * emitted, and the call returns the function's value. Also sent as `maxTimeMS`. After a
+   * timeout or a connection failure, the core skips the database for
+   * `max(1000, operationTimeoutMs)` ms, so the rest of a call does not wait again.
+   * @default 5_000
+   * @example new MongoCore({ mongetter, operationTimeoutMs: 2_000 })
+   */
+  operationTimeoutMs?: number;
+}
+
+/** The document shape's version, stored in every entry; other versions read as misses. */
+const DOCUMENT_FORMAT_VERSION = 1;
+const DEFAULT_LEASE_MS = 10_000;
+const DEFAULT_OPERATION_TIMEOUT_MS = 5_000;
+const MIN_LEASE_MS = 200;
+const OPTION_NAMES = ['mongetter', 'leaseMs', 'operationTimeoutMs'];
+/** BSON documents are limited to 16 MiB; leave room for the other fields. */
+const MAX_VALUE_BYTES = 16 * 1024 * 1024 - 16 * 1024;
+const DUPLICATE_KEY = 11000;
+const AUTHENTICATION_FAILED = 18;
+/** Driver errors that mean "the database cannot be reached now", not "this request is bad". */
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoTopologyClosedError',
+  'MongoNotConnectedError',
+  'MongoPoolClearedError',
+]);
+
+/** One cache entry as stored. `value` and `claim` may each be absent. */
+interface CacheDocument {
+  name: string;
+  key: string;
+  value?: Uint8Array;
+  calculatedAt?: Date;
+  formatVersion?: number;
+  claim?: { owner: string; expiresAt: Date };
+}
+
+type CacheCollection = Collection<CacheDocument>;
+
+let driver: Promise<unknown> | undefined;
+
+/**
+ * Loads the optional `mongodb` package once, when the first MongoDB core is made. The core
+ * works through the user's Collection and needs nothing from the module itself; loading it
+ * here turns a missing install into one clear message.
+ */
+function loadDriver(): Promise<unknown> {
+  driver ??= import('mongodb').catch((error: unknown) => {
+    driver = undefined;
+    throw new CachierError(
+      'CACHIER_MONGODB_MISSING',
+      "cachier's MongoDB core needs the optional 'mongodb' package: npm install mongodb",
+      { cause: error },
+    );
+  });
+  return driver;
+}
+
+/** createIndex promises per Collection object: one index build per collection, retried after a failure. */
+const indexBuilds = new WeakMap<object, Promise<void>>();
+
+/** Wakes same-process waiters when this process changes an entry or claim (others poll). */
+const localWaiters = new Map<string, Set<() => void>>();
+const waiterId = (namespace: string, name: string, key: string) =>
+  `${namespace}\u0000${name}\u0000${key}`;
+
+function notifyLocal(namespace: string, name: string, key?: string): void {
+  const ids =
+    key === undefined
+      ? [...localWaiters.keys()].filter((id) => id.startsWith(`${namespace}\u0000${name}\u0000`))
+      : [waiterId(namespace, name, key)];
+  for (const id of ids) {
+    for (const wake of [...(localWaiters.get(id) ?? [])]) wake();
+  }
+}
+
+function errorCode(error: unknown): unknown {
+  return (error as { code?: unknown } | undefined)?.code;
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'CACHIER_MONGODB_TIMEOUT',
+  'CACHIER_MONGETTER_FAILED',
+  'CACHIER_MONGODB_MISSING',
+]);
+
+function isUnavailable(error: unknown): boolean {
+  if (error instanceof CachierError) return UNAVAILABLE_CODES.has(error.code);
+  const name = (error as Error | undefined)?.name ?? '';
+  return UNAVAILABLE_ERRORS.has(name) || errorCode(error) === AUTHENTICATION_FAILED;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function isCollection(value: unknown): value is CacheCollection {
+  const candidate = value as Partial<Record<string, unknown>> | null | undefined;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.findOne === 'function' &&
+    typeof candidate.findOneAndUpdate === 'function' &&
+    typeof candidate.updateOne === 'function' &&
+    typeof candidate.createIndex === 'function'
+  );
+}
+
+/** The stored payload bytes: a BSON Binary, or a Buffer when the client sets `promoteBuffers`. */
+function payloadOf(value: unknown): Uint8Array | undefined {
+  if (value instanceof Uint8Array) return value;
+  const binary = value as { _bsontype?: unknown; buffer?: unknown; position?: unknown } | null;
+  if (binary?._bsontype === 'Binary' && binary.buffer instanceof Uint8Array) {
+    const length = typeof binary.position === 'number' ? binary.position : binary.buffer.length;
+    return binary.buffer.subarray(0, length);
+  }
+  return undefined;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new CachierError(
+          'CACHIER_MONGODB_TIMEOUT',
+          `MongoDB did not complete ${what} within ${ms} ms (MongoCore operationTimeoutMs)`,
+        ),
+      );
+    }, ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+let machine: string | undefined;
+
+/** Unique per claim; host and pid make a stuck claim traceable in the database. */
+function newOwnerId(): string {
+  machine ??= `${hostname()}:${process.pid}`;
+  return `${machine}:${randomUUID()}`;
+}
+
+/**
+ * Stores one document per entry in a MongoDB collection, so that processes on many
+ * machines share entries and calculate each key once:
+ * `{ name, key, value: Binary, calculatedAt: Date, formatVersion: 1, claim?: { owner, expiresAt } }`
+ * with a unique index on `{ name: 1, key: 1 }`. A claim is one atomic `findOneAndUpdate`
+ * that succeeds only when no live claim exists; lease expiry is computed and compared on
+ * the database server's clock (`$$NOW`), so client clock skew never decides who owns a key.
+ * Waiters poll with backoff (25 ms doubling to 1 s). Needs the optional `mongodb` package.
+ *
+ * @example
+ * import { MongoClient } from 'mongodb';
+ * import { cachier, MongoCore } from 'cachier';
+ *
+ * const client = new MongoClient(uri, { serverSelectionTimeoutMS: 3000 });
+ * const store = new MongoCore({ mongetter: () => client.db('app').collection('cachier') });
+ * const report = cachier(fetchReport, { backend: store });
+ */
+export class MongoCore implements Core {
+  readonly kind = 'mongo';
+  readonly crossProcess = true;
+  /** Renewal period of a held claim: a quarter of the lease. */
+  readonly renewIntervalMs: number;
+  private readonly mongetter: MongoGetter;
+  private readonly leaseMs: number;
+  private readonly timeoutMs: number;
+  private readonly driverReady: Promise<unknown>;
+  private collectionPromise: Promise<CacheCollection> | undefined;
+  /** The namespace of the last resolved collection, for same-process wake-ups. */
+  private namespace: string | undefined;
+  /** After the database proved unreachable, operations fail at once until this time. */
+  private unavailableUntil = 0;
+  private unavailableError: unknown;
+
+  constructor(options: MongoCoreOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(
+        'cachier: MongoCore needs an options object: new MongoCore({ mongetter: () => collection })',
+      );
+    }
+    for (const option of Object.keys(options)) {
+      if (!OPTION_NAMES.includes(option)) {
+        throw new TypeError(
+          `cachier: unknown MongoCore option '${option}'. Valid ones are: ${OPTION_NAMES.join(', ')}`,
+        );
+      }
+    }
+    const {
+      mongetter,
+      leaseMs = DEFAULT_LEASE_MS,
+      operationTimeoutMs = DEFAULT_OPERATION_TIMEOUT_MS,
+    } = options;
+    if (typeof mongetter !== 'function') {
+      throw new TypeError(
+        'cachier: MongoCore needs a mongetter option: () => Collection (from the mongodb driver)',
+      );
+    }
+    if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs < MIN_LEASE_MS) {
+      throw new TypeError(
+        `cachier: MongoCore leaseMs must be a number >= ${MIN_LEASE_MS}, got ${String(leaseMs)}`,
+      );
+    }
+    if (
+      typeof operationTimeoutMs !== 'number' ||
+      !Number.isFinite(operationTimeoutMs) ||
+      operationTimeoutMs <= 0
+    ) {
+      throw new TypeError(
+        `cachier: MongoCore operationTimeoutMs must be a positive number, got ${String(operationTimeoutMs)}`,
+      );
+    }
+    this.mongetter = mongetter;
+    this.leaseMs = leaseMs;
+    this.timeoutMs = operationTimeoutMs;
+    this.renewIntervalMs = leaseMs / 4;
+    this.driverReady = loadDriver();
+    // Reported when an operation awaits it; until then it must not be an unhandled rejection.
+    this.driverReady.catch(() => undefined);
+  }
+
+  async get(name: string, key: string): Promise<Entry | undefined> {
+    const doc = await this.run('a read', (c) =>
+      c.findOne(
+        { name, key },
+        {
+          projection: { _id: 0, value: 1, calculatedAt: 1, formatVersion: 1 },
+          maxTimeMS: this.timeoutMs,
+        },
+      ),
+    );
+    // A document that only carries a claim has no value yet.
+    if (!doc || doc.value === undefined) return undefined;
+    if (Number(doc.formatVersion) !== DOCUMENT_FORMAT_VERSION) return undefined;
+    const payload = payloadOf(doc.value);
+    const calculatedAt = doc.calculatedAt instanceof Date ? doc.calculatedAt.getTime() : Number.NaN;
+    if (!payload || !Number.isFinite(calculatedAt)) {
+      throw new CorruptEntryError('cachier found a damaged MongoDB cache document');
+    }
+    // Copy: deserialized Buffers would otherwise be views into the driver's reply.
+    return { value: deserializeValue(Buffer.from(payload)), calculatedAt };
+  }
+
+  async set(name: string, key: string, entry: Entry, limits: SetLimits): Promise<SetOutcome> {
+    const payload = serializeValue(entry.value);
+    if (limits.entrySizeLimit !== undefined && payload.byteLength > limits.entrySizeLimit) {
+      return 'too-large';
+    }
+    if (payload.byteLength > MAX_VALUE_BYTES) {
+      throw new CachierError(
+        'CACHIER_ENTRY_TOO_LARGE',
+        `a ${payload.byteLength}-byte result does not fit in a MongoDB document (16 MiB); set entrySizeLimit to skip such results quietly`,
+      );
+    }
+    // A Buffer is written as BSON Binary (subtype 0) by whichever driver copy owns the
+    // collection; a Binary made from cachier's own copy could be refused by another one.
+    const update = {
+      $set: {
+        value: payload,
+        calculatedAt: new Date(entry.calculatedAt),
+        formatVersion: DOCUMENT_FORMAT_VERSION,
+      },
+    };
+    // `$set` keeps any claim on the document: the owner releases it after storing.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.run('a write', (c) =>
+          c.updateOne({ name, key }, update, { upsert: true, maxTimeMS: this.timeoutMs }),
+        );
+        break;
+      } catch (error) {
+        // Two upserts of a new key raced: the loser's retry updates the winner's document.
+        if (attempt > 0 || errorCode(error) !== DUPLICATE_KEY) throw error;
+      }
+    }
+    this.wake(name, key);
+    return 'stored';
+  }
+
+  async tryClaim(name: string, key: string): Promise<Claim | undefined> {
+    const owner = newOwnerId();
+    let doc: Document | null;
+    try {
+      doc = await this.run('a claim', (c) =>
+        c.findOneAndUpdate(
+          {
+            name,
+            key,
+            // Free: no claim, or a lease that lapsed by the server's clock.
+            $or: [
+              { claim: { $exists: false } },
+              { $expr: { $lte: ['$claim.expiresAt', '$$NOW'] } },
+            ],
+          },
+          // A pipeline update, so that the expiry is computed on the server's clock too.
+          [
+            {
+              $set: {
+                claim: {
+                  owner: { $literal: owner },
+                  expiresAt: { $add: ['$$NOW', this.leaseMs] },
+                },
+              },
+            },
+          ],
+          {
+            upsert: true,
+            returnDocument: 'after',
+            projection: { _id: 0, claim: 1 },
+            maxTimeMS: this.timeoutMs,
+          },
+        ),
+      );
+    } catch (error) {
+      // A live claim made the filter miss, so the upsert collided with the existing document.
+      if (errorCode(error) === DUPLICATE_KEY) return undefined;
+      throw error;
+    }
+    if ((doc?.claim as { owner?: unknown } | undefined)?.owner !== owner) return undefined;
+    return {
+      renew: () => this.renew(name, key, owner),
+      release: () => this.release(name, key, owner),
+    };
+  }
+
+  waitForChange(name: string, key: string, { signal, attempt }: WaitContext): Promise<void> {
+    return new Promise((resolve) => {
+      const namespace = this.namespace;
+      const id = namespace === undefined ? undefined : waiterId(namespace, name, key);
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        if (id !== undefined) {
+          const waiters = localWaiters.get(id);
+          waiters?.delete(done);
+          if (waiters?.size === 0) localWaiters.delete(id);
+        }
+        resolve();
+      };
+      // Other processes' changes are only seen by polling: back off from 25 ms to 1 s.
+      const timer = setTimeout(done, Math.min(25 * 2 ** attempt, 1000));
+      if (id !== undefined) {
+        let waiters = localWaiters.get(id);
+        if (!waiters) {
+          waiters = new Set();
+          localWaiters.set(id, waiters);
+        }
+        waiters.add(done);
+      }
+      if (signal.aborted) done();
+      else signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  async clear(name: string): Promise<void> {
+    // Strip values rather than delete documents, so that running owners keep their claims
+    // (deleting them would let a second caller calculate the same key).
+    await this.run('a clear', (c) =>
+      c.updateMany(
+        { name },
+        { $unset: { value: '', calculatedAt: '', formatVersion: '' } },
+        { maxTimeMS: this.timeoutMs },
+      ),
+    );
+    await this.dropEmptyDocuments(name);
+    this.wake(name);
+  }
+
+  async clearClaims(name: string): Promise<void> {
+    await this.run('a claim clear', (c) =>
+      c.updateMany(
+        { name, claim: { $exists: true } },
+        { $unset: { claim: '' } },
+        { maxTimeMS: this.timeoutMs },
+      ),
+    );
+    await this.dropEmptyDocuments(name);
+    this.wake(name);
+  }
+
+  async deleteStale(name: string, calculatedBefore: number): Promise<void> {
+    await this.run('a stale-entry cleanup', (c) =>
+      c.updateMany(
+        { name, calculatedAt: { $lt: new Date(calculatedBefore) } },
+        { $unset: { value: '', calculatedAt: '', formatVersion: '' } },
+        { maxTimeMS: this.timeoutMs },
+      ),
+    );
+    await this.dropEmptyDocuments(name);
+  }
+
+  location(): undefined {
+    return undefined;
+  }
+
+  private async renew(name: string, key: string, owner: string): Promise<boolean> {
+    const result = await this.run('a lease renewal', (c) =>
+      c.updateOne(
+        { name, key, 'claim.owner': owner },
+        [{ $set: { 'claim.expiresAt': { $add: ['$$NOW', this.leaseMs] } } }],
+        { maxTimeMS: this.timeoutMs },
+      ),
+    );
+    return result.matchedCount > 0;
+  }
+
+  private async release(name: string, key: string, owner: string): Promise<void> {
+    const doc = await this.run('a claim release', (c) =>
+      c.findOneAndUpdate(
+        { name, key, 'claim.owner': owner },
+        { $unset: { claim: '' } },
+        {
+          returnDocument: 'after',
+          projection: { _id: 0, calculatedAt: 1 },
+          maxTimeMS: this.timeoutMs,
+        },
+      ),
+    );
+    if (!doc) return; // lost meanwhile (cleared or taken over): nothing of ours to drop
+    if (doc.calculatedAt === undefined) {
+      // Released without a value (the function failed): drop the empty document.
+      await this.run('a claim release', (c) =>
+        c.deleteOne(
+          { name, key, value: { $exists: false }, claim: { $exists: false } },
+          { maxTimeMS: this.timeoutMs },
+        ),
+      );
+    }
+    this.wake(name, key);
+  }
+
+  /** Deletes documents of `name` left with neither a value nor a claim. */
+  private async dropEmptyDocuments(name: string): Promise<void> {
+    await this.run('a cleanup', (c) =>
+      c.deleteMany(
+        { name, value: { $exists: false }, claim: { $exists: false } },
+        { maxTimeMS: this.timeoutMs },
+      ),
+    );
+  }
+
+  private wake(name: string, key?: string): void {
+    if (this.namespace !== undefined) notifyLocal(this.namespace, name, key);
+  }
+
+  /**
+   * Runs one database operation within `operationTimeoutMs` (mongetter and index build
+   * included). When the database proves unreachable, the next operations fail at once for
+   * a while instead of each waiting out its own timeout, and the mongetter is asked again.
+   */
+  private async run<T>(what: string, operation: (collection: CacheCollection) => Promise<T>) {
+    if (performance.now() < this.unavailableUntil) {
+      throw new CachierError(
+        'CACHIER_MONGODB_UNAVAILABLE',
+        `skipped ${what}: MongoDB was unreachable moments ago (${describeError(this.unavailableError)})`,
+        { cause: this.unavailableError },
+      );
+    }
+    try {
+      return await withTimeout(this.collection().then(operation), this.timeoutMs, what);
+    } catch (error) {
+      if (isUnavailable(error)) {
+        // A monotonic clock: a wall clock stepping back must not stretch the pause.
+        this.unavailableUntil = performance.now() + Math.max(1000, this.timeoutMs);
+        this.unavailableError = error;
+        this.collectionPromise = undefined;
+      }
+      throw error;
+    }
+  }
+
+  /** The collection, with its unique index ensured; a failure is not cached. */
+  private collection(): Promise<CacheCollection> {
+    if (!this.collectionPromise) {
+      const attempt = this.resolveCollection();
+      this.collectionPromise = attempt;
+      attempt.catch(() => {
+        if (this.collectionPromise === attempt) this.collectionPromise = undefined;
+      });
+    }
+    return this.collectionPromise;
+  }
+
+  private async resolveCollection(): Promise<CacheCollection> {
+    await this.driverReady;
+    let collection: MongoCollectionLike;
+    try {
+      collection = await this.mongetter();
+    } catch (error) {
+      throw new CachierError(
+        'CACHIER_MONGETTER_FAILED',
+        `the mongetter failed: ${describeError(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (!isCollection(collection)) {
+      throw new CachierError(
+        'CACHIER_MONGETTER_FAILED',
+        'the mongetter must return a mongodb driver Collection (e.g. client.db(name).collection(name))',
+      );
+    }
+    await this.ensureIndex(collection);
+    this.namespace = `${collection.dbName}.${collection.collectionName}`;
+    return collection;
+  }
+
+  /**
+   * The unique index on `{ name, key }` makes claims exclusive (two racing upserts of one
+   * key cannot both insert) and serves every query of this core (`name` alone is a prefix).
+   * Creating an existing identical index is a no-op on the server.
+   */
+  private ensureIndex(collection: CacheCollection): Promise<void> {
+    let build = indexBuilds.get(collection);
+    if (!build) {
+      const started = collection
+        .createIndex({ name: 1, key: 1 }, { unique: true, maxTimeMS: this.timeoutMs })
+        .then(() => undefined);
+      build = started;
+      indexBuilds.set(collection, started);
+      started.catch(() => {
+        if (indexBuilds.get(collection) === started) indexBuilds.delete(collection);
+      });
+    }
+    return build;
+  }
+}
+
+registerMongoCoreFactory((mongetter) => new MongoCore({ mongetter }));
