@@ -1,11 +1,62 @@
-import { type CachierMethodDecorator, methodDecorator } from './decorator.js';
+import {
+  type CachierMethodDecorator,
+  type DecoratorMisuse,
+  looksLikeDecoratorCall,
+  methodDecorator,
+} from './decorator.js';
 import type { CachierOptions } from './options.js';
 import { type AnyFunction, type CachedFunction, wrapFunction } from './wrap.js';
 
 /**
+ * Catches `@cachier` written without parentheses (standard decorators): TypeScript
+ * reports this message; at run time it is a TypeError. Write `@cachier()`.
+ *
+ * @example
+ * class Reports { @cachier() async byId(id: string) { return load(id); } } // parentheses!
+ */
+export function cachier(
+  method: AnyFunction,
+  context: ClassMethodDecoratorContext,
+): DecoratorMisuse<'write the decorator with parentheses: @cachier()'>;
+/**
+ * Catches `@cachier` written without parentheses (`experimentalDecorators`): TypeScript
+ * reports this message; at run time it is a TypeError. Write `@cachier()`.
+ *
+ * @example
+ * class Reports { @cachier() async byId(id: string) { return load(id); } } // parentheses!
+ */
+export function cachier(
+  target: object,
+  propertyKey: string | symbol,
+  descriptor: PropertyDescriptor,
+): DecoratorMisuse<'write the decorator with parentheses: @cachier()'>;
+/**
+ * Returns a method decorator with the same options. It works with TypeScript 5 standard
+ * decorators (the default) and with `experimentalDecorators: true`, on instance and
+ * static methods that return a Promise. The identity defaults to `ClassName.methodName`;
+ * `this` is kept and is not part of the key (`hashArgs` receives it as its second
+ * argument). `obj.method` carries the wrapper's methods, bound to `obj`; use
+ * {@link cacheOf} to reach them with types.
+ *
+ * @example
+ * class Reports {
+ *   @cachier({ staleAfter: { hours: 1 } })
+ *   async byId(id: string): Promise<Report> { return load(id); }
+ * }
+ * const reports = new Reports();
+ * await reports.byId('7');
+ * await cacheOf(reports.byId).withOptions({ overwriteCache: true })('7');
+ */
+export function cachier<Args extends unknown[] = unknown[], This = unknown>(
+  options?: CachierOptions<Args, This>,
+): CachierMethodDecorator<Args, This>;
+/**
  * Wraps `fn` so that repeated calls with equal arguments return the stored result:
  * across restarts (file core, the default), in one process (memory core) or across
  * machines (MongoDB core). Concurrent callers of one key wait for a single calculation.
+ * The wrapper has `fn`'s `this` and parameter types and returns
+ * `Promise<Awaited<ReturnType<F>>>`. (A generic `fn` loses its type parameters; wrap an
+ * instantiation such as `cachier(parse<Config>, ...)` to keep exact types.)
  *
  * @example
  * import { cachier } from 'cachier';
@@ -21,29 +72,20 @@ export function cachier<F extends AnyFunction>(
   fn: F,
   options?: CachierOptions<Parameters<F>, ThisParameterType<F>>,
 ): CachedFunction<F>;
-/**
- * Returns a method decorator with the same options; works with TypeScript 5 standard
- * decorators and with `experimentalDecorators`. The identity defaults to
- * `ClassName.methodName`.
- *
- * @example
- * class Reports {
- *   @cachier({ staleAfter: { hours: 1 } })
- *   async byId(id: string) { return load(id); }
- * }
- */
-export function cachier(options?: CachierOptions): CachierMethodDecorator;
-export function cachier(
-  fnOrOptions?: AnyFunction | CachierOptions,
-  options?: CachierOptions,
-): CachedFunction<AnyFunction> | CachierMethodDecorator {
+export function cachier(...args: unknown[]): unknown {
+  const [fnOrOptions, options] = args;
+  if (looksLikeDecoratorCall(args)) {
+    throw new TypeError(
+      'cachier: write the decorator with parentheses, @cachier() or @cachier({ ... }): cachier(options?) returns the decorator',
+    );
+  }
   if (typeof fnOrOptions === 'function') {
-    return wrapFunction(fnOrOptions, options as CachierOptions<never[], unknown>);
+    return wrapFunction(fnOrOptions as AnyFunction, options as CachierOptions<never, never>);
   }
   if (options !== undefined) {
     throw new TypeError(
       'cachier: the first argument must be the function to wrap; options come second',
     );
   }
-  return methodDecorator(fnOrOptions);
+  return methodDecorator(fnOrOptions as CachierOptions | undefined);
 }

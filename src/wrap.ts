@@ -10,20 +10,41 @@ import {
   validateOptions,
 } from './options.js';
 
-/** Any function cachier can wrap (sync or async). */
-// biome-ignore lint/suspicious/noExplicitAny: `this` of the wrapped function is whatever it declares.
-export type AnyFunction = (this: any, ...args: never[]) => unknown;
+/**
+ * Any function cachier can wrap: sync or async, with or without a `this` parameter.
+ * `never` for `this` and the argument list makes every function assignable to it
+ * (generic ones too) with no escape hatch from type checking.
+ *
+ * @example
+ * function describe<F extends AnyFunction>(fn: F): string { return fn.name; }
+ */
+export type AnyFunction = (this: never, ...args: never) => unknown;
 
-/** The call signature of a wrapped function: `fn`'s parameters, a Promise of its result. */
+/**
+ * The call signature of a wrapped function: `F`'s `this` and parameters (optional and
+ * rest ones included), and a Promise of its awaited result.
+ *
+ * @example
+ * const greet = async (name: string, excited?: boolean) => `hi ${name}${excited ? '!' : ''}`;
+ * type Call = CachedCall<typeof greet>;
+ * // (this: unknown, name: string, excited?: boolean) => Promise<string>
+ */
 export type CachedCall<F extends AnyFunction> = (
   this: ThisParameterType<F>,
   ...args: Parameters<F>
 ) => Promise<Awaited<ReturnType<F>>>;
 
-/** The methods every wrapped function carries. */
+/**
+ * The methods every wrapped function (and every decorated method) carries.
+ *
+ * @example
+ * const api: CacheApi<typeof fetchReport> = cacheOf(fetchReport);
+ * await api.clearCache();
+ */
 export interface CacheApi<F extends AnyFunction> {
   /**
-   * The same function with per-call options.
+   * The same function with per-call options. On a decorated method reached through an
+   * instance (`obj.byId`), the returned function keeps that instance as `this`.
    * @example await report.withOptions({ overwriteCache: true })('q3')
    */
   withOptions(options: CallOptions): CachedCall<F>;
@@ -40,7 +61,9 @@ export interface CacheApi<F extends AnyFunction> {
   clearBeingCalculated(): Promise<void>;
   /**
    * Stores `value` as the result for `args` without calling the function; resolves to
-   * the stored value. Rejects when the store fails (the call path never does).
+   * the stored value. Rejects when the store fails (the call path never does). On a
+   * decorated method reached through an instance, `hashArgs` receives that instance as
+   * `self`; reached through the class prototype, `self` is `undefined`.
    * @example await add.precacheValue([1, 2], 3)
    */
   precacheValue(
@@ -57,12 +80,35 @@ export interface CacheApi<F extends AnyFunction> {
    * @example report.cacheDpath() // '/home/me/.cachier/fetchReport'
    */
   cacheDpath(): string | undefined;
-  /** The cache identity (the `name` option or the function's name). */
+  /**
+   * The cache identity: the `name` option, else the function's name
+   * (`ClassName.methodName` for decorated methods).
+   * @example report.cacheName // 'fetchReport'
+   */
   readonly cacheName: string;
 }
 
-/** A wrapped function: call it like the original; it always returns a Promise. */
+/**
+ * A wrapped function: call it like the original; it always returns a Promise.
+ *
+ * @example
+ * const add: CachedFunction<(a: number, b: number) => number> = cachier((a: number, b: number) => a + b, { name: 'add' });
+ * await add(1, 2); // 3
+ */
 export type CachedFunction<F extends AnyFunction> = CachedCall<F> & CacheApi<F>;
+
+/** One wrapper's algorithm and its name (internal). */
+export interface WrapperCore {
+  readonly algorithm: CallAlgorithm;
+  readonly name: string;
+}
+
+/**
+ * Finds the wrapper behind a view for a `this` (internal). Plain wrappers always return
+ * the same one; a decorated method may learn its class only from the instance it is
+ * called on, and throws a TypeError while it cannot tell.
+ */
+export type WrapperLookup = (self: unknown) => WrapperCore;
 
 const wrappers = new WeakMap<object, CacheApi<AnyFunction>>();
 
@@ -72,8 +118,86 @@ export function apiOf(candidate: unknown): CacheApi<AnyFunction> | undefined {
 }
 
 /**
- * Wraps `fn` so that calls with equal arguments return the stored result.
- * `name` is required when `fn` is anonymous.
+ * Fixes everything of a wrapper but its name (internal): the core, `hashArgs` and the
+ * options are read from `options` and the current defaults now; `build(name)` makes the
+ * algorithm. Decorators use it to fix their store when the class is defined, before
+ * they know the class's name.
+ */
+export function planWrapper(fn: AnyFunction, valid: CachierOptions): (name: string) => WrapperCore {
+  const { params } = currentDefaults();
+  const core = resolveCore(valid, params);
+  const hashArgs = (valid.hashArgs ?? params.hashArgs) as
+    | ((args: unknown[], self: unknown) => string)
+    | undefined;
+  return (name) => ({
+    name,
+    algorithm: new CallAlgorithm({
+      name,
+      core,
+      fn: fn as unknown as (this: unknown, ...args: unknown[]) => unknown,
+      hashArgs,
+      own: {
+        staleAfter: valid.staleAfter,
+        nextTime: valid.nextTime,
+        waitForCalcTimeout: valid.waitForCalcTimeout,
+        allowNone: valid.allowNone,
+        entrySizeLimit: valid.entrySizeLimit,
+      },
+      onEvent: valid.onEvent,
+    }),
+  });
+}
+
+/**
+ * Makes a callable view of a wrapper (internal): a function that runs the call
+ * algorithm, carrying the {@link CacheApi} methods. Without `bound`, calls use their own
+ * `this` (like a plain function) and `precacheValue` passes `self` undefined; with it,
+ * every call and every API method uses `bound.self`, so `obj.byId.withOptions(o)(id)`
+ * keeps `obj`.
+ */
+export function makeCachedView(
+  lookup: WrapperLookup,
+  shape: { name: string; length: number },
+  bound?: { readonly self: unknown },
+): CachedFunction<AnyFunction> {
+  const apiSelf = bound?.self;
+  const bind = (callOptions: ResolvedCallOptions) =>
+    function cached(this: unknown, ...args: unknown[]): Promise<unknown> {
+      const self = bound ? bound.self : this;
+      let wrapper: WrapperCore;
+      try {
+        wrapper = lookup(self);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return wrapper.algorithm.call(self, args, callOptions);
+    };
+  const cached = bind(NO_CALL_OPTIONS);
+  const api: CacheApi<AnyFunction> = {
+    withOptions: (callOptions) => bind(resolveCallOptions(callOptions)) as CachedCall<AnyFunction>,
+    clearCache: async () => lookup(apiSelf).algorithm.clearCache(),
+    clearBeingCalculated: async () => lookup(apiSelf).algorithm.clearBeingCalculated(),
+    precacheValue: async (args, value) =>
+      lookup(apiSelf).algorithm.precache(apiSelf, args as unknown[], value),
+    deleteStale: async () => lookup(apiSelf).algorithm.deleteStale(),
+    cacheDpath: () => lookup(apiSelf).algorithm.location(),
+    get cacheName() {
+      return lookup(apiSelf).name;
+    },
+  };
+  Object.defineProperties(cached, {
+    name: { value: shape.name, configurable: true },
+    length: { value: shape.length, configurable: true },
+    ...Object.getOwnPropertyDescriptors(api),
+  });
+  wrappers.set(cached, api);
+  return cached as unknown as CachedFunction<AnyFunction>;
+}
+
+/**
+ * Wraps `fn` so that calls with equal arguments return the stored result (internal:
+ * the public entry point is `cachier(fn, options)`). `name` is required when `fn` is
+ * anonymous.
  */
 export function wrapFunction<F extends AnyFunction>(
   fn: F,
@@ -90,44 +214,9 @@ export function wrapFunction<F extends AnyFunction>(
       "cachier: an anonymous function needs a name option: cachier(fn, { name: 'my-function' })",
     );
   }
-  const { params } = currentDefaults();
-  const algorithm = new CallAlgorithm({
-    name,
-    core: resolveCore(valid, params),
-    fn: fn as unknown as (this: unknown, ...args: unknown[]) => unknown,
-    hashArgs: (valid.hashArgs ?? params.hashArgs) as
-      | ((args: unknown[], self: unknown) => string)
-      | undefined,
-    own: {
-      staleAfter: valid.staleAfter,
-      nextTime: valid.nextTime,
-      waitForCalcTimeout: valid.waitForCalcTimeout,
-      allowNone: valid.allowNone,
-      entrySizeLimit: valid.entrySizeLimit,
-    },
-    onEvent: valid.onEvent,
-  });
-
-  const bind = (callOptions: ResolvedCallOptions) =>
-    function cached(this: unknown, ...args: unknown[]) {
-      return algorithm.call(this, args, callOptions);
-    };
-  const cached = bind(NO_CALL_OPTIONS) as unknown as CachedFunction<F>;
-  const api: CacheApi<F> = {
-    withOptions: (callOptions) => bind(resolveCallOptions(callOptions)) as CachedCall<F>,
-    clearCache: () => algorithm.clearCache(),
-    clearBeingCalculated: () => algorithm.clearBeingCalculated(),
-    precacheValue: (args, value) =>
-      algorithm.precache(undefined, args as unknown[], value) as Promise<Awaited<ReturnType<F>>>,
-    deleteStale: () => algorithm.deleteStale(),
-    cacheDpath: () => algorithm.location(),
-    cacheName: name,
-  };
-  Object.defineProperties(cached, {
-    name: { value: fn.name || name, configurable: true },
-    length: { value: fn.length, configurable: true },
-  });
-  Object.assign(cached, api);
-  wrappers.set(cached, api as unknown as CacheApi<AnyFunction>);
-  return cached;
+  const wrapper = planWrapper(fn, valid)(name);
+  return makeCachedView(() => wrapper, {
+    name: fn.name || name,
+    length: fn.length,
+  }) as unknown as CachedFunction<F>;
 }
