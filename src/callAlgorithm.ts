@@ -372,6 +372,7 @@ export class CallAlgorithm {
         return;
       }
       if (await this.freshEntry(key, policy, options, report)) {
+        report?.({ type: 'refresh-skipped', name, key, reason: 'fresh-elsewhere' });
         await this.release(key, claim, report);
         return;
       }

@@ -29,7 +29,12 @@ export type CachierEvent =
   | { type: 'calculate'; name: string; key: string; background: boolean; claimed: boolean }
   | { type: 'stored'; name: string; key: string }
   | { type: 'not-stored'; name: string; key: string; reason: NotStoredReason }
-  | { type: 'refresh-skipped'; name: string; key: string; reason: 'claimed-elsewhere' }
+  | {
+      type: 'refresh-skipped';
+      name: string;
+      key: string;
+      reason: 'claimed-elsewhere' | 'fresh-elsewhere';
+    }
   | { type: 'refresh-failed'; name: string; key: string; error: unknown }
   | { type: 'claim-lost'; name: string; key: string }
   | { type: 'store-error'; name: string; key: string; operation: StoreOperation; error: unknown };
@@ -120,7 +125,11 @@ export function formatEvent(event: CachierEvent): string {
     case 'not-stored':
       return `${head}: returned the value without storing it (${event.reason.replaceAll('-', ' ')})`;
     case 'refresh-skipped':
-      return `${head}: background refresh skipped, another owner is refreshing`;
+      return `${head}: background refresh skipped, ${
+        event.reason === 'claimed-elsewhere'
+          ? 'another owner is refreshing'
+          : 'another owner already stored a fresh value'
+      }`;
     case 'refresh-failed':
       return `${head}: background refresh failed, keeping the stale value: ${describeError(event.error)}`;
     case 'claim-lost':
