@@ -19,7 +19,9 @@ async function timed(label: string): Promise<void> {
   const start = performance.now();
   const result = await square(12);
   const ms = (performance.now() - start).toFixed(1);
-  console.log(`${label}: square(12) = ${result.square} in ${ms} ms (calculated at ${result.at.toISOString()})`);
+  console.log(
+    `${label}: square(12) = ${result.square} in ${ms} ms (calculated at ${result.at.toISOString()})`,
+  );
 }
 
 if (process.argv.includes('--second-process')) {

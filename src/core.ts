@@ -8,7 +8,12 @@
  * that set `acceptsRawKeys`, the canonical encoding itself).
  */
 
-/** One cached result and the time it was calculated. */
+/**
+ * One cached result and the time it was calculated.
+ *
+ * @example
+ * const entry: Entry<number> = { value: 42, calculatedAt: Date.now() };
+ */
 export interface Entry<V = unknown> {
   /** The function's result, as returned to callers. */
   value: V;
@@ -16,12 +21,24 @@ export interface Entry<V = unknown> {
   calculatedAt: number;
 }
 
-/** A value or a promise of it: cores may answer synchronously on their fast path. */
+/**
+ * A value or a promise of it: cores may answer synchronously on their fast path.
+ *
+ * @example
+ * get(name: string, key: string): MaybePromise<Entry | undefined> { return this.map.get(key); }
+ */
 export type MaybePromise<T> = T | Promise<T>;
 
 /**
  * A held "being calculated" mark on one key: atomic, owned, and leased.
  * Only the holder may renew or release it.
+ *
+ * @example
+ * const claim = await core.tryClaim('report', key);
+ * if (claim) {
+ *   try { await core.set('report', key, { value, calculatedAt: Date.now() }, {}); }
+ *   finally { await claim.release(); }
+ * }
  */
 export interface Claim {
   /**
@@ -33,16 +50,31 @@ export interface Claim {
   release(): Promise<void>;
 }
 
-/** What `Core.set` did with an entry. */
+/**
+ * What `Core.set` did with an entry.
+ *
+ * @example
+ * if ((await core.set(name, key, entry, { entrySizeLimit: 1024 })) === 'too-large') skip();
+ */
 export type SetOutcome = 'stored' | 'too-large';
 
-/** Limits the algorithm passes with every write. */
+/**
+ * Limits the algorithm passes with every write.
+ *
+ * @example
+ * await core.set(name, key, entry, { entrySizeLimit: 10 * 1024 * 1024 });
+ */
 export interface SetLimits {
   /** Serialized size above which the entry is not stored (bytes). */
   entrySizeLimit?: number | undefined;
 }
 
-/** Passed to `Core.waitForChange`. */
+/**
+ * Passed to `Core.waitForChange`.
+ *
+ * @example
+ * await core.waitForChange(name, key, { signal: AbortSignal.timeout(5000), attempt: 0 });
+ */
 export interface WaitContext {
   /** Aborted when the caller stops waiting (timeout, or the caller is done). */
   signal: AbortSignal;
@@ -57,6 +89,14 @@ export interface WaitContext {
  * failure into a warning and still returns the function's value. A corrupt entry must
  * be reported by throwing {@link CorruptEntryError} from `get` (it is then treated as a
  * miss and replaced); an entry of an unknown format version is simply a miss.
+ *
+ * @example
+ * class RedisCore implements Core {
+ *   readonly kind = 'redis';
+ *   readonly crossProcess = true;
+ *   // get, set, tryClaim, waitForChange, clear, clearClaims, deleteStale, location ...
+ * }
+ * const cached = cachier(fn, { name: 'fn', backend: new RedisCore() });
  */
 export interface Core {
   /** A short label for messages: 'memory', 'file', 'mongo', ... */

@@ -46,7 +46,11 @@ export function getDefaultParams(): DefaultParams {
   return { ...defaults };
 }
 
-/** Restores the built-in defaults (for tests and long-lived processes that reconfigure). */
+/**
+ * Restores the built-in defaults (for tests and long-lived processes that reconfigure).
+ *
+ * @example afterEach(() => resetDefaultParams());
+ */
 export function resetDefaultParams(): void {
   defaults = { ...INITIAL_DEFAULTS };
   defaultsVersion++;

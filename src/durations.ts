@@ -1,6 +1,12 @@
 import { type Duration, milliseconds } from 'date-fns';
 
-/** A span of time: milliseconds, or a date-fns `Duration` such as `{ days: 3 }`. */
+/**
+ * A span of time: milliseconds, or a date-fns `Duration` such as `{ days: 3 }`.
+ *
+ * @example
+ * const week: DurationInput = { weeks: 1 };
+ * const tenSeconds: DurationInput = 10_000;
+ */
 export type DurationInput = number | Duration;
 
 const DURATION_FIELDS = new Set<string>([

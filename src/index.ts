@@ -1,3 +1,4 @@
+export { cacheOf } from './cacheOf.js';
 export { cachier } from './cachier.js';
 export type {
   Claim,
@@ -10,7 +11,9 @@ export type {
 } from './core.js';
 export { FileCore, type FileCoreOptions } from './cores/file.js';
 export { MemoryCore } from './cores/memory.js';
+export { MongoCore, type MongoCoreOptions } from './cores/mongo.js';
 export type { MongoCollectionLike, MongoGetter } from './cores/mongoCollection.js';
+export type { CachierMethodDecorator, DecoratorMisuse, MethodCheck } from './decorator.js';
 export {
   disableCaching,
   enableCaching,

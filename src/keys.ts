@@ -34,7 +34,7 @@
  * Strings go through `JSON.stringify`, which escapes lone surrogates, so the whole encoding is
  * well-formed UTF-16 and its UTF-8 bytes (what gets hashed) stay injective.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 /** Raised inside the encoder; collects the path while unwinding so the happy path builds none. */
 class Unkeyable {
@@ -331,6 +331,13 @@ export function encodeArgs(args: readonly unknown[]): string {
   return out;
 }
 
+/** One-shot hashing (Node >= 20.12) skips the Hash object: about 3× faster for short keys. */
+const oneShotHash = typeof crypto.hash === 'function' ? crypto.hash : undefined;
+
+function fallbackSha256Hex(text: string): string {
+  return crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
 /**
  * Hex SHA-256 of a string's UTF-8 bytes: a fixed-length, filename- and index-safe key that
  * reveals nothing about the arguments.
@@ -339,7 +346,7 @@ export function encodeArgs(args: readonly unknown[]): string {
  * sha256Hex(''); // 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
  */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return oneShotHash ? oneShotHash('sha256', text, 'hex') : fallbackSha256Hex(text);
 }
 
 /**

@@ -4,12 +4,25 @@ import { type DurationInput, describe, toMilliseconds } from './durations.js';
 import type { CachierEventListener } from './events.js';
 import { parseSize } from './sizes.js';
 
-/** Which store a wrapper uses: a built-in core by name, or any {@link Core} object. */
+/**
+ * Which store a wrapper uses: a built-in core by name, or any {@link Core} object.
+ *
+ * @example
+ * const backend: Backend = process.env.CI ? 'memory' : new FileCore({ cacheDir: '/var/cache/app' });
+ */
 export type Backend = 'file' | 'memory' | 'mongo' | Core;
 
 /**
  * Options of {@link cachier}. Every option may be omitted; `setDefaultParams` changes
- * the defaults of all wrappers.
+ * the defaults of all wrappers. `Args` and `This` are the wrapped function's parameters
+ * and `this`: they type `hashArgs`.
+ *
+ * @example
+ * const options: CachierOptions<[id: string]> = {
+ *   staleAfter: { hours: 1 },
+ *   hashArgs: ([id]) => id.toLowerCase(),
+ * };
+ * const byId = cachier(async (id: string) => load(id), { name: 'byId', ...options });
  */
 export interface CachierOptions<Args extends unknown[] = unknown[], This = unknown> {
   /**
@@ -86,19 +99,46 @@ export interface CachierOptions<Args extends unknown[] = unknown[], This = unkno
   onEvent?: CachierEventListener;
 }
 
-/** Per-call options of `withOptions`. */
+/**
+ * Per-call options of `withOptions`.
+ *
+ * @example
+ * await report.withOptions({ maxAge: { minutes: 5 }, verboseCache: true })('q3');
+ */
 export interface CallOptions {
-  /** Neither read nor write the cache for this call. @default false */
+  /**
+   * Neither read nor write the cache for this call.
+   * @default false
+   * @example await report.withOptions({ ignoreCache: true })('q3')
+   */
   ignoreCache?: boolean;
-  /** Do not read; calculate, store and return a new value. @default false */
+  /**
+   * Do not read; calculate, store and return a new value.
+   * @default false
+   * @example await report.withOptions({ overwriteCache: true })('q3')
+   */
   overwriteCache?: boolean;
-  /** Print one line per cache decision of this call. @default false */
+  /**
+   * Print one line per cache decision of this call.
+   * @default false
+   * @example await report.withOptions({ verboseCache: true })('q3')
+   */
   verboseCache?: boolean;
-  /** For this call, a value older than this is stale (ms or a Duration). @default no limit */
+  /**
+   * For this call, a value older than this is stale (ms or a Duration).
+   * @default no limit
+   * @example await report.withOptions({ maxAge: { minutes: 5 } })('q3')
+   */
   maxAge?: DurationInput;
 }
 
-/** The options `setDefaultParams` accepts: every option but `name` and `onEvent`. */
+/**
+ * The options `setDefaultParams` accepts: every option but `name` and `onEvent`.
+ *
+ * @example
+ * const defaults: DefaultParams = { backend: 'memory', staleAfter: { minutes: 10 } };
+ * setDefaultParams(defaults);
+ */
 export type DefaultParams = Omit<CachierOptions, 'name' | 'onEvent'>;
 
 const OPTION_NAMES = [

@@ -1,4 +1,13 @@
-/** Stable codes of the warnings cachier emits through `process.emitWarning`. */
+/**
+ * Stable codes of the warnings cachier emits through `process.emitWarning` (with the
+ * name `CachierWarning`), at most once per code and wrapped function.
+ *
+ * @example
+ * process.on('warning', (warning) => {
+ *   const code = (warning as Error & { code?: WarningCode }).code;
+ *   if (warning.name === 'CachierWarning' && code === 'CACHIER_STORE_FAILED') alertOps(warning);
+ * });
+ */
 export type WarningCode =
   | 'CACHIER_STORE_FAILED'
   | 'CACHIER_UNSERIALIZABLE'

@@ -68,6 +68,8 @@ const IS_WINDOWS = process.platform === 'win32';
 /** Windows refuses to replace or open a file that another process holds: retry briefly. */
 const TRANSIENT_CODES = new Set(['EPERM', 'EBUSY', 'EACCES']);
 const TEMP_FILE_MAX_AGE_MS = 10 * 60_000;
+/** Bounds the name → folder memo for programs that make wrappers with ever new names. */
+const MAX_REMEMBERED_FOLDERS = 1000;
 const watchers = new FolderWatchers();
 let tempCounter = 0;
 
@@ -165,6 +167,7 @@ export class FileCore implements Core {
   readonly cacheDir: string;
   private readonly leaseMs: number;
   private readonly readyFolders = new Set<string>();
+  private readonly folders = new Map<string, string>();
   private readonly held = new Map<string, Set<HeldClaim>>();
   /** Whether small writes and lock operations run synchronously (while they prove fast). */
   private syncFs = true;
@@ -185,7 +188,14 @@ export class FileCore implements Core {
   }
 
   location(name: string): string {
-    return join(this.cacheDir, folderNameFor(name));
+    // Asked on every hit: resolve each name's folder once (names are few: one per wrapper).
+    let folder = this.folders.get(name);
+    if (folder === undefined) {
+      if (this.folders.size >= MAX_REMEMBERED_FOLDERS) this.folders.clear();
+      folder = join(this.cacheDir, folderNameFor(name));
+      this.folders.set(name, folder);
+    }
+    return folder;
   }
 
   get(name: string, key: string): Entry | undefined | Promise<Entry | undefined> {

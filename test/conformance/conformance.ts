@@ -73,8 +73,8 @@ export function conformance(label: string, factory: CoreFactory, caps: CoreCapab
       });
 
       it('keeps different arguments apart and equal ones together', async () => {
-        const { calls, cached } = counted((o: { a: number; b: number }, extra?: number) =>
-          JSON.stringify(o) + String(extra),
+        const { calls, cached } = counted(
+          (o: { a: number; b: number }, extra?: number) => JSON.stringify(o) + String(extra),
         );
         await cached({ a: 1, b: 2 });
         await cached({ b: 2, a: 1 });
@@ -97,7 +97,10 @@ export function conformance(label: string, factory: CoreFactory, caps: CoreCapab
       it('round-trips rich values', async () => {
         const value = {
           date: new Date('2024-02-29T12:00:00Z'),
-          map: new Map<unknown, unknown>([['a', 1], [2, new Set([3])]]),
+          map: new Map<unknown, unknown>([
+            ['a', 1],
+            [2, new Set([3])],
+          ]),
           set: new Set(['x', 'y']),
           big: 12345678901234567890n,
           buffer: Buffer.from('bytes'),
@@ -498,9 +501,9 @@ export function conformance(label: string, factory: CoreFactory, caps: CoreCapab
         const n = name();
         const k = key();
         await core.set(n, k, { value: 'small', calculatedAt: 1 }, {});
-        expect(await core.set(n, k, { value: 'y'.repeat(100), calculatedAt: 2 }, { entrySizeLimit: 50 })).toBe(
-          'too-large',
-        );
+        expect(
+          await core.set(n, k, { value: 'y'.repeat(100), calculatedAt: 2 }, { entrySizeLimit: 50 }),
+        ).toBe('too-large');
         expect((await core.get(n, k))?.value).toBe('small');
       });
 

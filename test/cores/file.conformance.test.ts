@@ -7,6 +7,9 @@ import { conformance } from '../conformance/conformance.js';
 const dir = mkdtempSync(join(tmpdir(), 'cachier-conformance-'));
 conformance(
   'file',
-  { make: () => new FileCore({ cacheDir: dir }), dispose: async () => rmSync(dir, { recursive: true, force: true }) },
+  {
+    make: () => new FileCore({ cacheDir: dir }),
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  },
   { serializes: true },
 );

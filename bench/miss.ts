@@ -1,0 +1,190 @@
+/**
+ * A miss on each core: read, claim, calculate, store, release, for a key never seen before.
+ * The function itself is a few microseconds, timed alone as the lower bound, so a core's
+ * overhead is its median minus the function's. Peers' misses are shown for context.
+ */
+import { mkdirSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { serialize } from 'node:v8';
+import memoizeFs from 'memoize-fs';
+import pMemoize from 'p-memoize';
+import { cachier, FileCore, MemoryCore } from '../src/index.js';
+import {
+  BENCH_DIR,
+  formatUs,
+  inParallel,
+  progress,
+  ramFolder,
+  type ScenarioResult,
+  SMOKE,
+  sampleValue,
+  type TargetCheck,
+  type Timing,
+  tempFolder,
+  timeCalls,
+  timingTable,
+} from './harness.js';
+import { openMongoForBench } from './mongoSetup.js';
+
+type Value = ReturnType<typeof sampleValue>;
+
+const LARGE = SMOKE ? 100 : 100_000;
+const FUNCTION_ALONE = 'lower bound: the function alone';
+
+interface FileSystemUnderTest {
+  label: string;
+  root: string;
+}
+
+function fileSystems(): FileSystemUnderTest[] {
+  const list = [{ label: `disk (${BENCH_DIR})`, root: BENCH_DIR }];
+  const ram = ramFolder();
+  if (ram) list.push({ label: `tmpfs (${ram})`, root: ram });
+  return list;
+}
+
+export async function run(): Promise<ScenarioResult> {
+  const folders = fileSystems().map((fs) => ({ ...fs, folder: tempFolder('miss', fs.root) }));
+  const mongo = await openMongoForBench();
+  try {
+    return await measure(folders, mongo);
+  } finally {
+    await mongo?.close();
+    progress('removing the cache folders');
+    for (const { folder } of folders) folder.remove();
+  }
+}
+
+async function measure(
+  fileSystemsUnderTest: (FileSystemUnderTest & { folder: { path: string } })[],
+  mongo: Awaited<ReturnType<typeof openMongoForBench>>,
+): Promise<ScenarioResult> {
+  let calculations = 0;
+  const compute = async (id: number): Promise<Value> => {
+    calculations++;
+    return sampleValue(id);
+  };
+  // Every timed call uses an id no contender has seen.
+  let next = 1_000_000;
+  const timings: Timing[] = [];
+  const fills: Record<string, number> = {};
+
+  const timeMisses = async (name: string, fn: (id: number) => Promise<unknown>) => {
+    const before = calculations;
+    let called = 0;
+    const timing = await timeCalls(name, () => {
+      called++;
+      return fn(next++);
+    });
+    if (fn !== compute && calculations - before !== called) {
+      throw new Error(`${name}: ${called} calls but ${calculations - before} calculations`);
+    }
+    timings.push(timing);
+    return timing;
+  };
+
+  const alone = await timeMisses(FUNCTION_ALONE, compute);
+  await timeMisses(
+    'cachier memory core',
+    cachier(compute, { name: 'bench-miss', backend: new MemoryCore() }),
+  );
+
+  const targets: TargetCheck[] = [];
+  const floors: string[] = [];
+  for (const { label, folder } of fileSystemsUnderTest) {
+    const root = folder.path;
+    // What any one-file-per-entry store with a mkdir lock must do: the file system's share.
+    const floorDir = join(root, 'floor');
+    mkdirSync(floorDir);
+    const bytes = serialize(sampleValue(1));
+    let f = 0;
+    const floor = await timeCalls(
+      `floor on ${label}: mkdir + new file + rename + rmdir (sync)`,
+      async () => {
+        const n = f++;
+        const lock = join(floorDir, `${n}.lock`);
+        const temp = join(floorDir, `${n}.tmp`);
+        mkdirSync(lock);
+        writeFileSync(temp, bytes, { mode: 0o600 });
+        renameSync(temp, join(floorDir, `${n}`));
+        rmdirSync(lock);
+      },
+    );
+    timings.push(floor);
+    floors.push(`${label} ${formatUs(floor.medianUs)}`);
+
+    const small = cachier(compute, {
+      name: 'bench-miss-small',
+      backend: new FileCore({ cacheDir: join(root, 'small') }),
+    });
+    await inParallel(10, 10, (i) => small.precacheValue([i], sampleValue(i)));
+    const fromSmall = await timeMisses(`cachier file core on ${label}, from 10 entries`, small);
+
+    const large = cachier(compute, {
+      name: 'bench-miss-large',
+      backend: new FileCore({ cacheDir: join(root, 'large') }),
+    });
+    progress(`filling the file core on ${label} to ${LARGE} entries`);
+    const begun = performance.now();
+    await inParallel(LARGE, 16, (i) => large.precacheValue([i], sampleValue(i)));
+    fills[`cachier file core on ${label} to ${LARGE}`] = performance.now() - begun;
+    const fromLarge = await timeMisses(
+      `cachier file core on ${label}, from ${LARGE.toLocaleString('en-US')} entries`,
+      large,
+    );
+    for (const [timing, size] of [
+      [fromSmall, 10],
+      [fromLarge, LARGE],
+    ] as const) {
+      const overhead = timing.medianUs - alone.medianUs;
+      targets.push({
+        target: `file-core miss overhead ≤ 150 µs, ${label}, from ${size.toLocaleString('en-US')} entries`,
+        measured: `${formatUs(overhead)} (file-system floor ${formatUs(floor.medianUs)})`,
+        met: overhead <= 150,
+      });
+    }
+  }
+
+  if (mongo) {
+    await timeMisses(
+      'cachier MongoDB core',
+      cachier(compute, { name: 'bench-miss', backend: mongo.core }),
+    );
+  }
+
+  await timeMisses('p-memoize (memory)', pMemoize(compute));
+  const memoizer = memoizeFs({
+    cachePath: join(
+      (fileSystemsUnderTest[0] as { folder: { path: string } }).folder.path,
+      'memoize-fs',
+    ),
+  });
+  await timeMisses(
+    `memoize-fs (file, ${fileSystemsUnderTest[0]?.label})`,
+    await memoizer.fn(compute, { cacheId: 'bench-miss' }),
+  );
+
+  const cachierFirst = timings.find((t) => t.name.startsWith('cachier file core')) as Timing;
+  const table = timingTable(
+    'Miss: calculate and store a new key',
+    timings,
+    FUNCTION_ALONE,
+    cachierFirst.name,
+    [
+      'One miss per sample, each with a key never seen before (the file folders grow by one entry per call).',
+      'A miss on the file core takes a lock (mkdir), re-reads the entry, calls the function, writes a temp file, renames it into place and releases the lock (rmdir). The floor rows time those file-system operations alone, synchronously.',
+      `Overhead beyond the function (median − function alone): ${timings
+        .filter((t) => t !== alone && !t.name.startsWith('floor'))
+        .map((t) => `${t.name} ${formatUs(t.medianUs - alone.medianUs)}`)
+        .join('; ')}.`,
+    ],
+  );
+  if (mongo) table.notes?.push(`MongoDB: ${mongo.description}.`);
+  return {
+    id: 'miss',
+    title: 'Miss (calculate + store)',
+    tables: [table],
+    targets,
+    data: { timings, fillMs: fills, floors, mongo: mongo?.description ?? 'not available' },
+  };
+}
