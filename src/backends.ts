@@ -5,7 +5,6 @@ import type { MongoGetter } from './cores/mongoCollection.js';
 import type { CachierOptions, DefaultParams } from './options.js';
 
 const DEFAULT_CACHE_DIR = '~/.cachier';
-const sharedMemoryCore = new MemoryCore();
 const fileCores = new Map<string, FileCore>();
 const mongoCores = new WeakMap<MongoGetter, Core>();
 
@@ -18,9 +17,10 @@ export function registerMongoCoreFactory(factory: (mongetter: MongoGetter) => Co
 }
 
 /**
- * Chooses a wrapper's core when it is made. Named backends are shared: every `'memory'`
- * wrapper uses one process-wide store, every `'file'` wrapper with one `cacheDir` one
- * FileCore (and so one folder watcher); wrappers are told apart by their name.
+ * Chooses a wrapper's core when it is made. Every `'file'` wrapper with one `cacheDir`
+ * shares one FileCore (and so one folder watcher; wrappers are told apart by name);
+ * every `'memory'` wrapper gets a store of its own, so that two functions that happen to
+ * share a name never see each other's values (share a `MemoryCore` instance for that).
  */
 export function resolveCore(options: CachierOptions, defaults: DefaultParams): Core {
   const mongetter = options.mongetter ?? defaults.mongetter;
@@ -33,7 +33,8 @@ export function resolveCore(options: CachierOptions, defaults: DefaultParams): C
   if (typeof backend === 'object') return backend;
   switch (backend) {
     case 'memory':
-      return sharedMemoryCore;
+      // Per wrapper, as in Python cachier: pass one MemoryCore instance to share.
+      return new MemoryCore();
     case 'file': {
       const dir = expandCacheDir(options.cacheDir ?? defaults.cacheDir ?? DEFAULT_CACHE_DIR);
       let core = fileCores.get(dir);

@@ -41,16 +41,33 @@ describe('memory core: values by reference', () => {
 });
 
 describe("memory core: 'memory' wrappers and names", () => {
-  it("'memory' wrappers with one name share entries", async () => {
-    const name = `shared-${randomUUID()}`;
+  it("each 'memory' wrapper has a store of its own, even under one name", async () => {
+    const name = `own-${randomUUID()}`;
     let firstCalls = 0;
-    let secondCalls = 0;
     const first = cachier(async (x: number) => `first ${x} ${++firstCalls}`, {
       backend: 'memory',
       name,
     });
+    const second = cachier(async (x: number) => `second ${x}`, { backend: 'memory', name });
+    expect(await first(1)).toBe('first 1 1');
+    expect(await second(1)).toBe('second 1');
+    expect(await first(1)).toBe('first 1 1');
+    await second.clearCache();
+    expect(await first(1)).toBe('first 1 1');
+    expect(firstCalls).toBe(1);
+  });
+
+  it('wrappers given one MemoryCore instance and one name share entries', async () => {
+    const store = new MemoryCore();
+    const name = `shared-${randomUUID()}`;
+    let firstCalls = 0;
+    let secondCalls = 0;
+    const first = cachier(async (x: number) => `first ${x} ${++firstCalls}`, {
+      backend: store,
+      name,
+    });
     const second = cachier(async (x: number) => `second ${x} ${++secondCalls}`, {
-      backend: 'memory',
+      backend: store,
       name,
     });
     expect(await first(1)).toBe('first 1 1');
