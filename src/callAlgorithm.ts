@@ -1,7 +1,7 @@
 import type { Claim, Core, Entry } from './core.js';
 import { currentDefaults, isCachingEnabled } from './defaults.js';
 import { toMilliseconds } from './durations.js';
-import { CorruptEntryError, SerializationError } from './errors.js';
+import { CachierError, CorruptEntryError, SerializationError } from './errors.js';
 import {
   type CachierEvent,
   type CachierEventListener,
@@ -53,6 +53,15 @@ function isPromiseLike(value: unknown): value is PromiseLike<Entry | undefined> 
 const RAW_KEY_LIMIT = 200;
 
 /**
+ * The SHA-256 key that a raw memory-core key stands for (the key every other core uses):
+ * events and verbose lines never show argument data.
+ */
+function publicKey(rawKey: string): string {
+  const body = rawKey.slice(1);
+  return rawKey[0] === 'r' || rawKey[0] === 'h' ? sha256Hex(body) : body;
+}
+
+/**
  * The one call algorithm of SPEC 2, shared by every core: read, serve or refresh stale
  * values, share one calculation per key in this process, claim the key across processes,
  * wait for another owner, calculate, store, release. A core only stores and coordinates.
@@ -60,6 +69,8 @@ const RAW_KEY_LIMIT = 200;
 export class CallAlgorithm {
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly refreshing = new Map<string, symbol>();
+  /** Calculations and refreshes still running, for `settle()`; clearBeingCalculated keeps it. */
+  private readonly pending = new Set<Promise<unknown>>();
   private readonly warner: OncePerCodeWarner;
   private policy: Policy | undefined;
   private policyVersion = -1;
@@ -114,16 +125,36 @@ export class CallAlgorithm {
     return this.decide(read, key, self, args, policy, options, report);
   }
 
-  /** Stores a value for `args` without calling the function. */
+  /**
+   * Stores a value for `args` without calling the function. Unlike a call, a value the
+   * cache would not keep or serve is an error: the caller asked for exactly this write.
+   */
   async precache(self: unknown, args: unknown[], value: unknown): Promise<unknown> {
     const key = this.keyFor(self, args);
-    await this.settings.core.set(
+    const policy = this.currentPolicy();
+    if (value == null && !policy.allowNone) {
+      throw new TypeError(
+        `cachier(${this.settings.name}): precacheValue got ${value}, which is never served without allowNone: true`,
+      );
+    }
+    const outcome = await this.settings.core.set(
       this.settings.name,
       key,
       { value, calculatedAt: Date.now() },
-      { entrySizeLimit: this.currentPolicy().entrySizeLimit },
+      { entrySizeLimit: policy.entrySizeLimit },
     );
+    if (outcome === 'too-large') {
+      throw new CachierError(
+        'CACHIER_ENTRY_TOO_LARGE',
+        `cachier(${this.settings.name}): precacheValue's value is larger than entrySizeLimit (${policy.entrySizeLimit} bytes) and was not stored`,
+      );
+    }
     return value;
+  }
+
+  /** Resolves once every calculation and background refresh started so far has settled. */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
   async clearCache(): Promise<void> {
@@ -189,7 +220,10 @@ export class CallAlgorithm {
   private reporterFor(options: ResolvedCallOptions): Report {
     const listener = this.settings.onEvent;
     if (!options.verboseCache && !listener) return undefined;
-    return (event) => {
+    const rawKeys = this.settings.core.rawKeys === true;
+    return (original) => {
+      const event =
+        rawKeys && 'key' in original ? { ...original, key: publicKey(original.key) } : original;
       if (options.verboseCache) console.log(formatEvent(event));
       if (listener) {
         try {
@@ -260,11 +294,18 @@ export class CallAlgorithm {
 
   private track(key: string, calculation: Promise<unknown>): Promise<unknown> {
     this.inflight.set(key, calculation);
+    this.keepPending(calculation);
     const forget = () => {
       if (this.inflight.get(key) === calculation) this.inflight.delete(key);
     };
     calculation.then(forget, forget);
     return calculation;
+  }
+
+  private keepPending(work: Promise<unknown>): void {
+    this.pending.add(work);
+    const done = () => this.pending.delete(work);
+    work.then(done, done);
   }
 
   /** Waits for this process's running calculation, but at most `waitMs`; then calculates. */
@@ -378,7 +419,7 @@ export class CallAlgorithm {
       }
       await this.track(key, this.calculateAndStore(key, claim, self, args, policy, report, true));
     };
-    refresh()
+    const work = refresh()
       .catch((error: unknown) => {
         report?.({ type: 'refresh-failed', name, key, error });
         this.warner.warn(
@@ -390,6 +431,7 @@ export class CallAlgorithm {
       .finally(() => {
         if (this.refreshing.get(key) === token) this.refreshing.delete(key);
       });
+    this.keepPending(work);
   }
 
   private async calculateAndStore(

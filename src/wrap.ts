@@ -61,7 +61,9 @@ export interface CacheApi<F extends AnyFunction> {
   clearBeingCalculated(): Promise<void>;
   /**
    * Stores `value` as the result for `args` without calling the function; resolves to
-   * the stored value. Rejects when the store fails (the call path never does). On a
+   * the stored value. Rejects when the store fails (the call path never does), with a
+   * `TypeError` for `null`/`undefined` without `allowNone`, and with a `CachierError`
+   * (`CACHIER_ENTRY_TOO_LARGE`) for a value over `entrySizeLimit`. On a
    * decorated method reached through an instance, `hashArgs` receives that instance as
    * `self`; reached through the class prototype, `self` is `undefined`.
    * @example await add.precacheValue([1, 2], 3)
@@ -75,6 +77,12 @@ export interface CacheApi<F extends AnyFunction> {
    * @example await report.deleteStale()
    */
   deleteStale(): Promise<void>;
+  /**
+   * Resolves once every calculation and background (`nextTime`) refresh this function has
+   * started has settled: await it before closing a database client or exiting a script.
+   * @example await report.settle(); await client.close();
+   */
+  settle(): Promise<void>;
   /**
    * The file core's folder for this function; `undefined` for other cores.
    * @example report.cacheDpath() // '/home/me/.cachier/fetchReport'
@@ -180,6 +188,7 @@ export function makeCachedView(
     precacheValue: async (args, value) =>
       lookup(apiSelf).algorithm.precache(apiSelf, args as unknown[], value),
     deleteStale: async () => lookup(apiSelf).algorithm.deleteStale(),
+    settle: async () => lookup(apiSelf).algorithm.settle(),
     cacheDpath: () => lookup(apiSelf).algorithm.location(),
     get cacheName() {
       return lookup(apiSelf).name;

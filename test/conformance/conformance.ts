@@ -416,6 +416,41 @@ export function conformance(label: string, factory: CoreFactory, caps: CoreCapab
         expect(calls).toHaveLength(0);
       });
 
+      it('precacheValue refuses what the cache would not keep or serve', async () => {
+        const { calls, cached } = counted((x: number): string | null => `v${x}`, {
+          entrySizeLimit: 64,
+        });
+        await expect(cached.precacheValue([1], null)).rejects.toThrow(/allowNone/);
+        await expect(cached.precacheValue([2], 'x'.repeat(1000))).rejects.toMatchObject({
+          code: 'CACHIER_ENTRY_TOO_LARGE',
+        });
+        expect(await cached(1)).toBe('v1');
+        expect(await cached(2)).toBe('v2');
+        expect(calls).toHaveLength(2);
+        const lenient = counted((): string | null => 'calculated', { allowNone: true });
+        expect(await lenient.cached.precacheValue([], null)).toBeNull();
+        expect(await lenient.cached()).toBeNull();
+        expect(lenient.calls).toHaveLength(0);
+      });
+
+      it('settle waits for background refreshes', async () => {
+        let n = 0;
+        const { calls, cached } = counted(
+          async () => {
+            await sleep(80);
+            return ++n;
+          },
+          { staleAfter: 20, nextTime: true },
+        );
+        expect(await cached()).toBe(1);
+        await sleep(40);
+        expect(await cached()).toBe(1);
+        await cached.settle();
+        expect(calls).toHaveLength(2);
+        expect(await cached()).toBe(2);
+        await cached.settle();
+      });
+
       it('clearCache drops this function’s entries only', async () => {
         const one = counted(() => 1);
         const two = counted(() => 2);
@@ -480,6 +515,29 @@ export function conformance(label: string, factory: CoreFactory, caps: CoreCapab
         await cached();
         await cached();
         expect(events.map((e) => e.type)).toEqual(['miss', 'calculate', 'stored', 'hit']);
+      });
+
+      it('names keys by their SHA-256 in events and verbose lines, never by argument data', async () => {
+        const events: CachierEvent[] = [];
+        const lines: string[] = [];
+        vi.spyOn(console, 'log').mockImplementation((line: unknown) => {
+          lines.push(String(line));
+        });
+        const plain = counted((user: string, secret: string) => `${user}:${secret.length}`, {
+          onEvent: (e) => events.push(e),
+        });
+        const custom = counted((user: string, secret: string) => `${user}:${secret.length}`, {
+          onEvent: (e) => events.push(e),
+          hashArgs: (args) => (args as string[]).join('/'),
+        });
+        await plain.cached.withOptions({ verboseCache: true })('alice', 'hunter2');
+        await custom.cached.withOptions({ verboseCache: true })('alice', 'hunter2');
+        const keys = events.flatMap((e) => ('key' in e ? [e.key] : []));
+        expect(keys.length).toBeGreaterThan(0);
+        for (const key of keys) expect(key).toMatch(/^[0-9a-f]{64}$/);
+        expect(new Set(keys).size).toBe(2);
+        expect(lines.length).toBeGreaterThan(0);
+        for (const line of lines) expect(line).not.toMatch(/alice|hunter2/);
       });
     });
 
