@@ -4,6 +4,7 @@ import {
   looksLikeDecoratorCall,
   methodDecorator,
 } from './decorator.js';
+import { describe } from './durations.js';
 import type { CachierOptions } from './options.js';
 import { type AnyFunction, type CachedFunction, wrapFunction } from './wrap.js';
 
@@ -85,6 +86,11 @@ export function cachier(...args: unknown[]): unknown {
   if (options !== undefined) {
     throw new TypeError(
       'cachier: the first argument must be the function to wrap; options come second',
+    );
+  }
+  if (fnOrOptions !== undefined && (typeof fnOrOptions !== 'object' || fnOrOptions === null)) {
+    throw new TypeError(
+      `cachier: expected a function to wrap, cachier(fn, options?), or decorator options, @cachier(options?); got ${describe(fnOrOptions)}`,
     );
   }
   return methodDecorator(fnOrOptions as CachierOptions | undefined);

@@ -62,6 +62,12 @@ describe('option names', () => {
     expectTypeError(() => cachier(double, [] as never), /options argument must be an object/);
   });
 
+  it('rejects a first argument that is neither a function nor decorator options', () => {
+    for (const bad of [5, 'fetchReport', null, true]) {
+      expectTypeError(() => cachier(bad as never), /expected a function to wrap/);
+    }
+  });
+
   it('accepts every valid option', () => {
     const wrapped = cachier(double, {
       name: 'all-options',
