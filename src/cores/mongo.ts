@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 // Types only: erased at build time, so importing cachier never loads the optional driver.
 import type { Collection, Document } from 'mongodb';
-import { registerMongoCoreFactory } from '../backends.js';
-import type { Claim, Core, Entry, SetLimits, SetOutcome, WaitContext } from '../core.js';
 import { CachierError, CorruptEntryError } from '../errors.js';
-import { deserializeValue, serializeValue } from '../serialize.js';
+import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import type { MongoCollectionLike, MongoGetter } from './mongoCollection.js';
 
 /**
@@ -53,21 +51,10 @@ const OPTION_NAMES = ['mongetter', 'leaseMs', 'operationTimeoutMs'];
 /** BSON documents are limited to 16 MiB; leave room for the other fields. */
 const MAX_VALUE_BYTES = 16 * 1024 * 1024 - 16 * 1024;
 const DUPLICATE_KEY = 11000;
-/** Polls at this pace for about the first 5 s of a wait, then backs off to 1 s. */
-const BRISK_POLL_MS = 60;
-const BRISK_POLLS = 80;
-
-/**
- * Other processes' changes are only seen by polling. Most awaited calculations end
- * within seconds, so a waiter polls briskly at first (25, 50, then every 60 ms: it
- * returns some 30 ms after the value is stored) and then backs off to once a second,
- * so that long calculations do not load the server.
- */
-function pollDelayMs(attempt: number): number {
-  if (attempt < 2) return 25 * 2 ** attempt;
-  if (attempt < 2 + BRISK_POLLS) return BRISK_POLL_MS;
-  return Math.min(BRISK_POLL_MS * 2 ** (attempt - 1 - BRISK_POLLS), 1000);
-}
+/** The fields of a stored value; a document without them holds at most a claim. */
+const VALUE_FIELDS = { value: '', calculatedAt: '', formatVersion: '' } as const;
+/** A document with neither a value nor a claim: nothing to keep. */
+const EMPTY_DOCUMENT = { value: { $exists: false }, claim: { $exists: false } } as const;
 const AUTHENTICATION_FAILED = 18;
 /** Driver errors that mean "the database cannot be reached now", not "this request is bad". */
 const UNAVAILABLE_ERRORS = new Set([
@@ -112,21 +99,6 @@ function loadDriver(): Promise<unknown> {
 
 /** createIndex promises per Collection object: one index build per collection, retried after a failure. */
 const indexBuilds = new WeakMap<object, Promise<void>>();
-
-/** Wakes same-process waiters when this process changes an entry or claim (others poll). */
-const localWaiters = new Map<string, Set<() => void>>();
-const waiterId = (namespace: string, name: string, key: string) =>
-  `${namespace}\u0000${name}\u0000${key}`;
-
-function notifyLocal(namespace: string, name: string, key?: string): void {
-  const ids =
-    key === undefined
-      ? [...localWaiters.keys()].filter((id) => id.startsWith(`${namespace}\u0000${name}\u0000`))
-      : [waiterId(namespace, name, key)];
-  for (const id of ids) {
-    for (const wake of [...(localWaiters.get(id) ?? [])]) wake();
-  }
-}
 
 function errorCode(error: unknown): unknown {
   return (error as { code?: unknown } | undefined)?.code;
@@ -209,7 +181,8 @@ function newOwnerId(): string {
  * with a unique index on `{ name: 1, key: 1 }`. A claim is one atomic `findOneAndUpdate`
  * that succeeds only when no live claim exists; lease expiry is computed and compared on
  * the database server's clock (`$$NOW`), so client clock skew never decides who owns a key.
- * Waiters poll with backoff (25 ms doubling to 1 s). Needs the optional `mongodb` package.
+ * The core offers no push signal (change streams need a replica set): cachier polls other
+ * processes' changes. Needs the optional `mongodb` package.
  *
  * @example
  * import { MongoClient } from 'mongodb';
@@ -221,16 +194,12 @@ function newOwnerId(): string {
  */
 export class MongoCore implements Core {
   readonly kind = 'mongo';
-  readonly crossProcess = true;
-  /** Renewal period of a held claim: a quarter of the lease. */
-  readonly renewIntervalMs: number;
+  /** How long a claim lives without renewal (ms), on the database server's clock. */
+  readonly leaseMs: number;
   private readonly mongetter: MongoGetter;
-  private readonly leaseMs: number;
   private readonly timeoutMs: number;
   private readonly driverReady: Promise<unknown>;
   private collectionPromise: Promise<CacheCollection> | undefined;
-  /** The namespace of the last resolved collection, for same-process wake-ups. */
-  private namespace: string | undefined;
   /** After the database proved unreachable, operations fail at once until this time. */
   private unavailableUntil = 0;
   private unavailableError: unknown;
@@ -275,13 +244,12 @@ export class MongoCore implements Core {
     this.mongetter = mongetter;
     this.leaseMs = leaseMs;
     this.timeoutMs = operationTimeoutMs;
-    this.renewIntervalMs = leaseMs / 4;
     this.driverReady = loadDriver();
     // Reported when an operation awaits it; until then it must not be an unhandled rejection.
     this.driverReady.catch(() => undefined);
   }
 
-  async get(name: string, key: string): Promise<Entry | undefined> {
+  async get(name: string, key: string): Promise<StoredEntry | undefined> {
     const doc = await this.run('a read', (c) =>
       c.findOne(
         { name, key },
@@ -299,21 +267,19 @@ export class MongoCore implements Core {
     if (!payload || !Number.isFinite(calculatedAt)) {
       throw new CorruptEntryError('cachier found a damaged MongoDB cache document');
     }
-    // Copy: deserialized Buffers would otherwise be views into the driver's reply.
-    return { value: deserializeValue(Buffer.from(payload)), calculatedAt };
+    // A copy: the driver's Binary may be a view into its reply buffer.
+    return { bytes: new Uint8Array(payload), calculatedAt };
   }
 
-  async set(name: string, key: string, entry: Entry, limits: SetLimits): Promise<SetOutcome> {
-    const payload = serializeValue(entry.value);
-    if (limits.entrySizeLimit !== undefined && payload.byteLength > limits.entrySizeLimit) {
-      return 'too-large';
-    }
-    if (payload.byteLength > MAX_VALUE_BYTES) {
+  async set(name: string, key: string, entry: StoredEntry): Promise<void> {
+    const { bytes } = entry;
+    if (bytes.byteLength > MAX_VALUE_BYTES) {
       throw new CachierError(
         'CACHIER_ENTRY_TOO_LARGE',
-        `a ${payload.byteLength}-byte result does not fit in a MongoDB document (16 MiB); set entrySizeLimit to skip such results quietly`,
+        `a ${bytes.byteLength}-byte entry does not fit in a MongoDB document (16 MiB); set entrySizeLimit to skip such results quietly`,
       );
     }
+    const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // A Buffer is written as BSON Binary (subtype 0) by whichever driver copy owns the
     // collection; a Binary made from cachier's own copy could be refused by another one.
     const update = {
@@ -329,14 +295,12 @@ export class MongoCore implements Core {
         await this.run('a write', (c) =>
           c.updateOne({ name, key }, update, { upsert: true, maxTimeMS: this.timeoutMs }),
         );
-        break;
+        return;
       } catch (error) {
         // Two upserts of a new key raced: the loser's retry updates the winner's document.
         if (attempt > 0 || errorCode(error) !== DUPLICATE_KEY) throw error;
       }
     }
-    this.wake(name, key);
-    return 'stored';
   }
 
   async tryClaim(name: string, key: string): Promise<Claim | undefined> {
@@ -385,46 +349,23 @@ export class MongoCore implements Core {
     };
   }
 
-  waitForChange(name: string, key: string, { signal, attempt }: WaitContext): Promise<void> {
-    return new Promise((resolve) => {
-      const namespace = this.namespace;
-      const id = namespace === undefined ? undefined : waiterId(namespace, name, key);
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        if (id !== undefined) {
-          const waiters = localWaiters.get(id);
-          waiters?.delete(done);
-          if (waiters?.size === 0) localWaiters.delete(id);
-        }
-        resolve();
-      };
-      const timer = setTimeout(done, pollDelayMs(attempt));
-      if (id !== undefined) {
-        let waiters = localWaiters.get(id);
-        if (!waiters) {
-          waiters = new Set();
-          localWaiters.set(id, waiters);
-        }
-        waiters.add(done);
-      }
-      if (signal.aborted) done();
-      else signal.addEventListener('abort', done, { once: true });
-    });
+  async delete(name: string, key: string): Promise<void> {
+    // As in clear: strip the value, so that a running owner keeps its claim.
+    await this.run('a delete', (c) =>
+      c.updateOne({ name, key }, { $unset: VALUE_FIELDS }, { maxTimeMS: this.timeoutMs }),
+    );
+    await this.run('a delete', (c) =>
+      c.deleteOne({ name, key, ...EMPTY_DOCUMENT }, { maxTimeMS: this.timeoutMs }),
+    );
   }
 
   async clear(name: string): Promise<void> {
     // Strip values rather than delete documents, so that running owners keep their claims
     // (deleting them would let a second caller calculate the same key).
     await this.run('a clear', (c) =>
-      c.updateMany(
-        { name },
-        { $unset: { value: '', calculatedAt: '', formatVersion: '' } },
-        { maxTimeMS: this.timeoutMs },
-      ),
+      c.updateMany({ name }, { $unset: VALUE_FIELDS }, { maxTimeMS: this.timeoutMs }),
     );
     await this.dropEmptyDocuments(name);
-    this.wake(name);
   }
 
   async clearClaims(name: string): Promise<void> {
@@ -436,22 +377,48 @@ export class MongoCore implements Core {
       ),
     );
     await this.dropEmptyDocuments(name);
-    this.wake(name);
   }
 
   async deleteStale(name: string, calculatedBefore: number): Promise<void> {
     await this.run('a stale-entry cleanup', (c) =>
       c.updateMany(
         { name, calculatedAt: { $lt: new Date(calculatedBefore) } },
-        { $unset: { value: '', calculatedAt: '', formatVersion: '' } },
+        { $unset: VALUE_FIELDS },
         { maxTimeMS: this.timeoutMs },
       ),
     );
     await this.dropEmptyDocuments(name);
   }
 
-  location(): undefined {
-    return undefined;
+  async names(): Promise<string[]> {
+    const names = await this.run('a listing', (c) =>
+      c.distinct('name', {}, { maxTimeMS: this.timeoutMs }),
+    );
+    return names.filter((name): name is string => typeof name === 'string').sort();
+  }
+
+  /** Lists `name`'s entries; the server measures each value (`$binarySize`), so none is read. */
+  async *list(name: string): AsyncIterable<EntryInfo> {
+    const docs = await this.run('a listing', (c) =>
+      c
+        .find(
+          { name, value: { $exists: true }, formatVersion: DOCUMENT_FORMAT_VERSION },
+          {
+            projection: { _id: 0, key: 1, calculatedAt: 1, size: { $binarySize: '$value' } },
+            maxTimeMS: this.timeoutMs,
+          },
+        )
+        .toArray(),
+    );
+    for (const doc of docs) {
+      const info = doc as Document;
+      if (typeof info.key !== 'string' || !(info.calculatedAt instanceof Date)) continue;
+      yield {
+        key: info.key,
+        calculatedAt: info.calculatedAt.getTime(),
+        size: typeof info.size === 'number' ? info.size : 0,
+      };
+    }
   }
 
   private async renew(name: string, key: string, owner: string): Promise<boolean> {
@@ -481,27 +448,16 @@ export class MongoCore implements Core {
     if (doc.calculatedAt === undefined) {
       // Released without a value (the function failed): drop the empty document.
       await this.run('a claim release', (c) =>
-        c.deleteOne(
-          { name, key, value: { $exists: false }, claim: { $exists: false } },
-          { maxTimeMS: this.timeoutMs },
-        ),
+        c.deleteOne({ name, key, ...EMPTY_DOCUMENT }, { maxTimeMS: this.timeoutMs }),
       );
     }
-    this.wake(name, key);
   }
 
   /** Deletes documents of `name` left with neither a value nor a claim. */
   private async dropEmptyDocuments(name: string): Promise<void> {
     await this.run('a cleanup', (c) =>
-      c.deleteMany(
-        { name, value: { $exists: false }, claim: { $exists: false } },
-        { maxTimeMS: this.timeoutMs },
-      ),
+      c.deleteMany({ name, ...EMPTY_DOCUMENT }, { maxTimeMS: this.timeoutMs }),
     );
-  }
-
-  private wake(name: string, key?: string): void {
-    if (this.namespace !== undefined) notifyLocal(this.namespace, name, key);
   }
 
   /**
@@ -563,7 +519,6 @@ export class MongoCore implements Core {
       );
     }
     await this.ensureIndex(collection);
-    this.namespace = `${collection.dbName}.${collection.collectionName}`;
     return collection;
   }
 
@@ -587,5 +542,3 @@ export class MongoCore implements Core {
     return build;
   }
 }
-
-registerMongoCoreFactory((mongetter) => new MongoCore({ mongetter }));

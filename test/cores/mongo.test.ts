@@ -4,13 +4,20 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { deserialize } from 'node:v8';
 import { Binary, type Collection, type Db, type Document, MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cachier, MongoCore } from '../../src/index.js';
+import { MongoCore } from '../../src/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** An entry whose bytes spell `text`. */
+const entry = (text: string, calculatedAt = Date.now()) => ({
+  bytes: new TextEncoder().encode(text),
+  calculatedAt,
+});
+/** What a read returned, as text, for comparing. */
+const text = (read: { bytes: Uint8Array; calculatedAt: number } | undefined) =>
+  read && { text: new TextDecoder().decode(read.bytes), calculatedAt: read.calculatedAt };
 
 interface Server {
   uri: string;
@@ -55,18 +62,6 @@ if (realUri) {
   });
 }
 
-/** Collects the codes of the process warnings emitted while it is installed. */
-function captureWarnings() {
-  const codes: string[] = [];
-  const messages: string[] = [];
-  const listener = (warning: Error & { code?: string }) => {
-    codes.push(warning.code ?? '');
-    messages.push(warning.message);
-  };
-  process.on('warning', listener);
-  return { codes, messages, stop: () => process.off('warning', listener) };
-}
-
 describe.each(targets)('MongoCore on $label', ({ start }) => {
   let server: Server;
   let client: MongoClient;
@@ -106,15 +101,15 @@ describe.each(targets)('MongoCore on $label', ({ start }) => {
     const { collection, core, sent } = fresh();
     expect(sent('createIndexes')).toBe(0); // lazily: nothing before the first operation
     await Promise.all([core.get('f', 'k1'), core.get('f', 'k2'), core.tryClaim('f', 'k3')]);
-    await core.set('f', 'k1', { value: 1, calculatedAt: Date.now() }, {});
+    await core.set('f', 'k1', entry('1'));
     expect(sent('createIndexes')).toBe(1);
     // Builds are remembered per Collection object, whichever core uses it.
     const sameObject = new MongoCore({ mongetter: () => collection });
-    expect((await sameObject.get('f', 'k1'))?.value).toBe(1);
+    expect(text(await sameObject.get('f', 'k1'))?.text).toBe('1');
     expect(sent('createIndexes')).toBe(1);
     // Another Collection object (another process, say) asks again; the server keeps one index.
     const other = new MongoCore({ mongetter: () => db.collection(collection.collectionName) });
-    expect((await other.get('f', 'k1'))?.value).toBe(1);
+    expect(text(await other.get('f', 'k1'))?.text).toBe('1');
     expect(sent('createIndexes')).toBe(2);
     const indexes = await collection.indexes();
     const ours = indexes.filter((i) => JSON.stringify(i.key) === '{"name":1,"key":1}');
@@ -135,39 +130,87 @@ describe.each(targets)('MongoCore on $label', ({ start }) => {
 
   it('stores one document per entry: Binary value, Date calculatedAt, format version', async () => {
     const { collection, core } = fresh();
-    const name = `shape-${randomUUID()}`;
-    const cached = cachier(async (id: number) => ({ id, at: new Date(0) }), {
-      name,
-      backend: core,
-    });
-    await cached(7);
-    const docs = await collection.find({ name }).toArray();
+    const key = 'a'.repeat(64);
+    await core.set('shape', key, { bytes: new Uint8Array([0, 1, 2, 255]), calculatedAt: 1234 });
+    const docs = await collection.find({ name: 'shape' }).toArray();
     expect(docs).toHaveLength(1);
     const [doc] = docs;
     expect(Object.keys(doc ?? {}).sort()).toEqual(
       ['_id', 'calculatedAt', 'formatVersion', 'key', 'name', 'value'].sort(),
     );
-    expect(doc?.key).toMatch(/^[0-9a-f]{64}$/);
+    expect(doc?.key).toBe(key);
     expect(doc?.value).toBeInstanceOf(Binary);
-    expect(doc?.calculatedAt).toBeInstanceOf(Date);
+    expect([...((doc?.value as Binary | undefined)?.buffer ?? [])]).toEqual([0, 1, 2, 255]);
+    expect(doc?.calculatedAt).toEqual(new Date(1234));
     expect(doc?.formatVersion).toBe(1);
-    expect(deserialize((doc?.value as Binary | undefined)?.buffer ?? Buffer.alloc(0))).toEqual({
-      id: 7,
-      at: new Date(0),
+    const read = await core.get('shape', key);
+    expect([...(read?.bytes ?? [])]).toEqual([0, 1, 2, 255]);
+    expect(read?.calculatedAt).toBe(1234);
+  });
+
+  it('set replaces an entry; delete removes one and keeps a running owner’s claim', async () => {
+    const { collection, core } = fresh();
+    await core.set('f', 'k', entry('old', 1));
+    await core.set('f', 'k', entry('new', 2));
+    expect(text(await core.get('f', 'k'))).toEqual({ text: 'new', calculatedAt: 2 });
+    expect(await collection.countDocuments({ name: 'f' })).toBe(1);
+    await core.delete('f', 'k');
+    expect(await core.get('f', 'k')).toBeUndefined();
+    expect(await collection.countDocuments({ name: 'f' })).toBe(0);
+    await core.delete('f', 'absent');
+    await core.set('f', 'held', entry('v'));
+    const claim = await core.tryClaim('f', 'held');
+    await core.delete('f', 'held');
+    expect(await core.get('f', 'held')).toBeUndefined();
+    expect(await core.tryClaim('f', 'held')).toBeUndefined();
+    expect(await claim?.renew()).toBe(true);
+    await claim?.release();
+    expect(await collection.countDocuments({ name: 'f' })).toBe(0);
+  });
+
+  it('refuses an entry over the 16 MiB document limit with a clear error', async () => {
+    const { core } = fresh();
+    const big = { bytes: new Uint8Array(16 * 1024 * 1024), calculatedAt: 1 };
+    await expect(core.set('f', 'k', big)).rejects.toMatchObject({
+      code: 'CACHIER_ENTRY_TOO_LARGE',
+      message: expect.stringMatching(/16 MiB/),
     });
+    expect(await core.get('f', 'k')).toBeUndefined();
+  });
+
+  it('names() lists the cache names; list() describes entries without their values', async () => {
+    const { core, sent } = fresh();
+    await core.set('b', 'k1', entry('12345', 10));
+    await core.set('b', 'k2', entry('', 20));
+    await core.set('a', 'k1', entry('x', 30));
+    expect(await core.names()).toEqual(['a', 'b']);
+    const listed = [];
+    for await (const info of core.list('b')) listed.push(info);
+    expect(listed.sort((x, y) => x.key.localeCompare(y.key))).toEqual([
+      { key: 'k1', calculatedAt: 10, size: 5 },
+      { key: 'k2', calculatedAt: 20, size: 0 },
+    ]);
+    expect(sent('find')).toBe(1);
+    const claim = await core.tryClaim('c', 'k'); // a claim alone is no entry
+    const none = [];
+    for await (const info of core.list('c')) none.push(info);
+    expect(none).toEqual([]);
+    await claim?.release();
   });
 
   it('reads a document of an unknown format version as a miss and a damaged one as corrupt', async () => {
     const { collection, core } = fresh();
-    await core.set('f', 'k', { value: 'v', calculatedAt: 1 }, {});
+    await core.set('f', 'k', entry('v', 1));
     await collection.updateOne({ name: 'f', key: 'k' }, { $set: { formatVersion: 2 } });
     expect(await core.get('f', 'k')).toBeUndefined();
+    await collection.updateOne({ name: 'f', key: 'k' }, { $set: { formatVersion: 1 } });
+    expect(text(await core.get('f', 'k'))?.text).toBe('v');
+    await collection.updateOne({ name: 'f', key: 'k' }, { $set: { calculatedAt: 'yesterday' } });
+    await expect(core.get('f', 'k')).rejects.toMatchObject({ code: 'CACHIER_CORRUPT_ENTRY' });
     await collection.updateOne(
       { name: 'f', key: 'k' },
-      { $set: { formatVersion: 1, value: new Binary(Buffer.from([0xff, 0x0f, 0x99])) } },
+      { $set: { calculatedAt: new Date(1), value: 'not binary' } },
     );
-    await expect(core.get('f', 'k')).rejects.toMatchObject({ code: 'CACHIER_CORRUPT_ENTRY' });
-    await collection.updateOne({ name: 'f', key: 'k' }, { $set: { value: 'not binary' } });
     await expect(core.get('f', 'k')).rejects.toMatchObject({ code: 'CACHIER_CORRUPT_ENTRY' });
   });
 
@@ -184,10 +227,10 @@ describe.each(targets)('MongoCore on $label', ({ start }) => {
   it('storing keeps a held claim; releasing keeps the value', async () => {
     const { collection, core } = fresh();
     const claim = await core.tryClaim('f', 'k');
-    await core.set('f', 'k', { value: 'v', calculatedAt: 5 }, {});
+    await core.set('f', 'k', entry('v', 5));
     expect(await core.tryClaim('f', 'k')).toBeUndefined();
     await claim?.release();
-    expect(await core.get('f', 'k')).toEqual({ value: 'v', calculatedAt: 5 });
+    expect(text(await core.get('f', 'k'))).toEqual({ text: 'v', calculatedAt: 5 });
     const doc = await collection.findOne({ name: 'f', key: 'k' });
     expect(doc && 'claim' in doc).toBe(false);
   });
@@ -259,39 +302,18 @@ describe.each(targets)('MongoCore on $label', ({ start }) => {
     await held?.release();
   });
 
-  it('a hit costs exactly one round trip', async () => {
+  it('a read costs exactly one round trip', async () => {
     const { core } = fresh();
-    const name = `hit-${randomUUID()}`;
-    const cached = cachier(async (x: number) => x * 2, { name, backend: core });
-    expect(await cached(21)).toBe(42);
+    await core.set('f', 'k', entry('v'));
     const before = commands.length;
-    expect(await cached(21)).toBe(42);
+    expect(text(await core.get('f', 'k'))?.text).toBe('v');
     expect(commands.slice(before).map((c) => c.name)).toEqual(['find']);
-  });
-
-  it('the mongetter option and backend: new MongoCore(...) share one store', async () => {
-    const { collection } = fresh();
-    const name = `both-${randomUUID()}`;
-    let calls = 0;
-    const fn = async (x: number) => {
-      calls++;
-      return x + 1;
-    };
-    const viaOption = cachier(fn, { name, mongetter: () => collection });
-    const viaCore = cachier(fn, {
-      name,
-      backend: new MongoCore({ mongetter: () => collection }),
-    });
-    expect(await viaOption(1)).toBe(2);
-    expect(await viaCore(1)).toBe(2);
-    expect(calls).toBe(1);
-    expect(viaOption.cacheDpath()).toBeUndefined();
   });
 
   it('clearCache keeps a running owner’s claim; clearBeingCalculated drops it', async () => {
     const { collection, core } = fresh();
-    await core.set('f', 'a', { value: 1, calculatedAt: 1 }, {});
-    await core.set('f', 'b', { value: 2, calculatedAt: 1 }, {});
+    await core.set('f', 'a', entry('1', 1));
+    await core.set('f', 'b', entry('2', 1));
     const claim = await core.tryClaim('f', 'b');
     await core.clear('f');
     expect(await core.get('f', 'a')).toBeUndefined();
@@ -305,14 +327,14 @@ describe.each(targets)('MongoCore on $label', ({ start }) => {
 
   it('deleteStale keeps fresh entries and running owners’ claims', async () => {
     const { core } = fresh();
-    await core.set('f', 'old', { value: 1, calculatedAt: 1000 }, {});
-    await core.set('f', 'claimed', { value: 2, calculatedAt: 1000 }, {});
-    await core.set('f', 'new', { value: 3, calculatedAt: 9000 }, {});
+    await core.set('f', 'old', entry('1', 1000));
+    await core.set('f', 'claimed', entry('2', 1000));
+    await core.set('f', 'new', entry('3', 9000));
     const claim = await core.tryClaim('f', 'claimed');
     await core.deleteStale('f', 5000);
     expect(await core.get('f', 'old')).toBeUndefined();
     expect(await core.get('f', 'claimed')).toBeUndefined();
-    expect((await core.get('f', 'new'))?.value).toBe(3);
+    expect(text(await core.get('f', 'new'))?.text).toBe('3');
     expect(await core.tryClaim('f', 'claimed')).toBeUndefined();
     await claim?.release();
   });
@@ -328,70 +350,45 @@ describe('MongoCore without a usable database', () => {
     return port;
   }
 
-  it('needs a mongetter: TypeError at wrap time and at construction', () => {
-    expect(() => cachier(async () => 1, { name: 'no-mongetter', backend: 'mongo' })).toThrow(
-      TypeError,
-    );
-    expect(() => cachier(async () => 1, { name: 'no-mongetter', backend: 'mongo' })).toThrow(
-      /mongetter/,
-    );
+  it('needs a mongetter and a sane lease: TypeError at construction', () => {
     expect(() => new MongoCore({} as never)).toThrow(/mongetter/);
     expect(() => new MongoCore({ mongetter: () => ({}) as never, leaseMs: 10 })).toThrow(/leaseMs/);
   });
 
-  it('database unreachable: the call returns the value, warns once, and waits at most the timeout', async () => {
+  it('database unreachable: an operation fails within the server selection timeout, the next at once', async () => {
     const client = new MongoClient(`mongodb://127.0.0.1:${await closedPort()}`, {
-      serverSelectionTimeoutMS: 1000,
+      serverSelectionTimeoutMS: 300,
     });
-    const warnings = captureWarnings();
     try {
-      let calls = 0;
-      const cached = cachier(
-        async (x: number) => {
-          calls++;
-          return x * 3;
-        },
-        { name: `down-${randomUUID()}`, mongetter: () => client.db('x').collection('y') },
-      );
-      const started = Date.now();
-      expect(await cached(2)).toBe(6);
-      // One server selection timeout, not one per operation (read, claim, write).
-      expect(Date.now() - started).toBeLessThan(2500);
-      expect(await cached(2)).toBe(6);
-      expect(calls).toBe(2);
-      await sleep(20);
-      expect(warnings.codes.filter((c) => c === 'CACHIER_STORE_FAILED')).toHaveLength(1);
-      expect(warnings.messages.join('\n')).toMatch(/MongoServerSelectionError/);
+      const core = new MongoCore({ mongetter: () => client.db('x').collection('y') });
+      await expect(core.get('f', 'k')).rejects.toMatchObject({ name: 'MongoServerSelectionError' });
+      // The rest of a call (claim, write) does not wait out the selection timeout again.
+      await expect(core.tryClaim('f', 'k')).rejects.toMatchObject({
+        code: 'CACHIER_MONGODB_UNAVAILABLE',
+        message: expect.stringMatching(/MongoServerSelectionError/),
+      });
     } finally {
-      warnings.stop();
       await client.close();
     }
   });
 
-  it('a server that never answers: operationTimeoutMs bounds the call', async () => {
+  it('a server that never answers: operationTimeoutMs bounds an operation', async () => {
     const silent = net.createServer(() => undefined); // accepts, never replies
     const sockets = new Set<net.Socket>();
     silent.on('connection', (socket) => sockets.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as net.AddressInfo;
     const client = new MongoClient(`mongodb://127.0.0.1:${port}`);
-    const warnings = captureWarnings();
     try {
       const core = new MongoCore({
         mongetter: () => client.db('x').collection('y'),
         operationTimeoutMs: 300,
       });
-      const cached = cachier(async () => 'value', {
-        name: `silent-${randomUUID()}`,
-        backend: core,
+      await expect(core.get('f', 'k')).rejects.toMatchObject({
+        code: 'CACHIER_MONGODB_TIMEOUT',
+        message: expect.stringMatching(/operationTimeoutMs/),
       });
-      const started = Date.now();
-      expect(await cached()).toBe('value');
-      expect(Date.now() - started).toBeLessThan(2000);
-      await sleep(20);
-      expect(warnings.messages.join('\n')).toMatch(/operationTimeoutMs/);
     } finally {
-      warnings.stop();
       for (const socket of sockets) socket.destroy();
       await client.close();
       await new Promise((resolve) => silent.close(resolve));
@@ -402,7 +399,6 @@ describe('MongoCore without a usable database', () => {
     const { startMongoTestServer } = await import('../support/mongoTestServer.js');
     const server = await startMongoTestServer();
     const client = new MongoClient(server.uri);
-    const warnings = captureWarnings();
     try {
       let asked = 0;
       const core = new MongoCore({
@@ -413,20 +409,18 @@ describe('MongoCore without a usable database', () => {
         },
         operationTimeoutMs: 500,
       });
-      let calls = 0;
-      const cached = cachier(async () => ++calls, { name: 'lazy', backend: core });
       expect(asked).toBe(0);
-      expect(await cached()).toBe(1);
+      await expect(core.get('f', 'k')).rejects.toMatchObject({
+        code: 'CACHIER_MONGETTER_FAILED',
+        message: expect.stringMatching(/not configured yet/),
+      });
       expect(asked).toBe(1);
-      await sleep(20);
-      expect(warnings.messages.join('\n')).toMatch(/not configured yet/);
       // Failures make the core skip the database for a second before asking again.
       await sleep(1100);
-      expect(await cached()).toBe(2);
-      expect(await cached()).toBe(2);
+      await core.set('f', 'k', entry('v'));
+      expect(text(await core.get('f', 'k'))?.text).toBe('v');
       expect(asked).toBe(2);
     } finally {
-      warnings.stop();
       await client.close();
       await server.close();
     }

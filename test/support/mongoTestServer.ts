@@ -7,7 +7,9 @@
  */
 import net from 'node:net';
 import { Binary, BSON, type Document, Long, ObjectId } from 'bson';
-import { Aggregator, find as mingoFind, update as mingoUpdate, Query } from 'mingo';
+import { Aggregator, Context, find as mingoFind, update as mingoUpdate, Query } from 'mingo';
+import { evalExpr } from 'mingo/core';
+import type { ExpressionOperator } from 'mingo/types';
 import {
   decodeMessage,
   encodeMsgReply,
@@ -429,9 +431,23 @@ const GENERIC_FIELDS = new Set([
 const asNumber = (value: unknown, fallback: number): number =>
   typeof value === 'number' ? value : value instanceof Long ? value.toNumber() : fallback;
 
+/** Expressions MongoDB has and mingo lacks: `$binarySize` (MongoDB 4.4+). */
+function binarySize(...args: Parameters<typeof evalExpr>): number | null {
+  const value: unknown = evalExpr(...args);
+  if (value instanceof Binary) return value.length();
+  if (value instanceof Uint8Array) return value.byteLength;
+  return typeof value === 'string' ? Buffer.byteLength(value) : null;
+}
+const EXTRA_EXPRESSIONS = Context.init({
+  // The cast only spares tsc mingo's deep `Any` union (TS2590); the signature matches.
+  expression: { $binarySize: binarySize as unknown as ExpressionOperator },
+});
+
 function projectOne(doc: Document, projection: unknown): Document {
   if (!isPlainObject(projection) || Object.keys(projection).length === 0) return doc;
-  const [projected] = mingoFind([doc], {}, projection).all() as Document[];
+  const [projected] = mingoFind([doc], {}, projection, {
+    context: EXTRA_EXPRESSIONS,
+  }).all() as Document[];
   return projected && '_id' in projected ? withIdFirst(projected) : (projected ?? {});
 }
 
