@@ -1,18 +1,27 @@
-import { type FSWatcher, watch } from 'node:fs';
+import { type FSWatcher, lstatSync, watch } from 'node:fs';
+import { join } from 'node:path';
 
 type Listener = () => void;
 
 interface WatchedFolder {
+  path: string;
   watcher: FSWatcher | undefined;
   listeners: Map<string, Set<Listener>>;
   count: number;
 }
 
+function lockExists(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+}
+
 /**
  * One `fs.watch` per folder, shared by every waiting call in this process (inotify
  * instances are limited: 200 waiting calls must not need 200 watchers). A listener
- * subscribes to one entry name; lock-folder and entry-file changes both reach it.
- * When watching is impossible, subscribers simply rely on their polling timers.
+ * subscribes to one entry name; entry-file changes and a lock folder's removal (the
+ * claim's release) reach it. A lock folder's mtime refresh (its holder keeping the claim
+ * alive) does not: it changes nothing a waiter can act on, and waking every waiter in
+ * every process on each refresh kept their polls in step. When watching is impossible,
+ * subscribers rely on polling.
  */
 export class FolderWatchers {
   private readonly folders = new Map<string, WatchedFolder>();
@@ -43,7 +52,12 @@ export class FolderWatchers {
   }
 
   private open(folder: string): WatchedFolder {
-    const watched: WatchedFolder = { watcher: undefined, listeners: new Map(), count: 0 };
+    const watched: WatchedFolder = {
+      path: folder,
+      watcher: undefined,
+      listeners: new Map(),
+      count: 0,
+    };
     this.folders.set(folder, watched);
     try {
       const watcher = watch(folder, { persistent: false }, (_event, filename) =>
@@ -74,8 +88,14 @@ export class FolderWatchers {
       return;
     }
     const name = String(filename);
-    const entry = name.endsWith('.lock') ? name.slice(0, -'.lock'.length) : name;
+    const isLock = name.endsWith('.lock');
+    const entry = isLock ? name.slice(0, -'.lock'.length) : name;
     const set = watched.listeners.get(entry);
-    if (set) for (const listener of [...set]) listener();
+    if (!set) return;
+    // Linux reports a folder's mtime change as 'rename', like its removal: tell them apart
+    // by looking. A lock folder that is there was refreshed or taken by another claimer;
+    // neither is something a waiter can act on. Its removal is.
+    if (isLock && lockExists(join(watched.path, name))) return;
+    for (const listener of [...set]) listener();
   }
 }

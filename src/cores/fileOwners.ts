@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync } from 'node:fs';
+import { lstat, open, readdir, rmdir, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Who holds a claim, and whether that holder is provably gone.
+ *
+ * A claim is proper-lockfile's lock folder `<key>.lock` holding exactly one owner file
+ * `owner.<token>` (a 128-bit random token) that records the holder's pid and host. The
+ * owner file is the fencing token:
+ * - it is created inside the freshly made lock folder, with O_EXCL, and the claimer wins
+ *   only if no other owner file is there right after (so two claimers can never both win
+ *   one lock folder, even if an empty folder was swapped under them);
+ * - a non-empty folder cannot be removed with `rmdir`, so proper-lockfile's own
+ *   (non-atomic) stale takeover cannot remove a held claim;
+ * - a dead holder's claim is taken over by unlinking its owner file by name: that name
+ *   exists in exactly one lock folder, so exactly one taker succeeds, and only that taker
+ *   removes the folder.
+ */
+
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
+const OWNER_PREFIX = 'owner.';
+const MAX_OWNER_BYTES = 1024;
+
+/**
+ * This machine as claims record it: the host name plus, on Linux, the pid namespace, so
+ * that two containers sharing a host name never read each other's pids as their own.
+ */
+export const hostId: string = (() => {
+  let namespace = '';
+  try {
+    namespace = readlinkSync('/proc/self/ns/pid');
+  } catch {
+    // Not Linux, or /proc is not mounted: the host name alone.
+  }
+  return namespace ? `${hostname()}#${namespace}` : hostname();
+})();
+
+/** A short tag of {@link hostId}, for names (temp files) that record their writer. */
+export const hostTag: string = createHash('sha256').update(hostId).digest('hex').slice(0, 8);
+
+/** What an owner file says. */
+export interface OwnerRecord {
+  pid: number;
+  host: string;
+}
+
+/** The owner file's name for a token. */
+export function ownerFileName(token: string): string {
+  return `${OWNER_PREFIX}${token}`;
+}
+
+/** The owner file's content for this process. */
+export function ownerRecordBytes(): Buffer {
+  return Buffer.from(JSON.stringify({ pid: process.pid, host: hostId }));
+}
+
+/** Whether a process of this machine is gone (`kill(pid, 0)` says ESRCH). */
+export function isProcessGone(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // EPERM: it exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Whether a writer recorded as `pid` on the host tagged `tag` is provably gone. */
+export function isWriterGone(pid: number, tag: string): boolean {
+  return tag === hostTag && isProcessGone(pid);
+}
+
+/** Reads an owner file without following links or blocking; `undefined` when unreadable. */
+export function readOwnerSync(path: string): OwnerRecord | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return undefined;
+    const buffer = Buffer.alloc(MAX_OWNER_BYTES);
+    const length = readSync(fd, buffer, 0, MAX_OWNER_BYTES, 0);
+    const parsed = JSON.parse(buffer.subarray(0, length).toString('utf8')) as Partial<OwnerRecord>;
+    if (typeof parsed.pid !== 'number' || typeof parsed.host !== 'string') return undefined;
+    return { pid: parsed.pid, host: parsed.host };
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/**
+ * What `reapIfDead` found: `free` (nothing there, or a dead holder's claim removed),
+ * `held` (a live holder, or another taker got there first).
+ */
+export type LockState = 'free' | 'held';
+
+/**
+ * Removes the claim folder at `lockPath` if its holder is provably gone: a holder on this
+ * machine whose pid no longer exists (at once), or any holder whose lease ran out (the
+ * folder's mtime, refreshed by the holder every quarter lease, is older than `leaseMs`).
+ * Never follows a symlink; a non-folder at a lock name is removed.
+ */
+export async function reapIfDead(lockPath: string, leaseMs: number): Promise<LockState> {
+  let info: Awaited<ReturnType<typeof lstat>>;
+  try {
+    info = await lstat(lockPath);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return 'free';
+    throw error;
+  }
+  if (!info.isDirectory()) {
+    await unlink(lockPath).catch(ignoreMissing);
+    return 'free';
+  }
+  const leaseOver = info.mtimeMs < Date.now() - leaseMs;
+  let files: string[];
+  try {
+    files = await readdir(lockPath);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return 'free';
+    throw error;
+  }
+  const owners = files.filter((file) => file.startsWith(OWNER_PREFIX));
+  if (owners.length === 0) {
+    // A 0.1.0 lock, or a claimer that died between making the folder and its owner file.
+    if (!leaseOver) return 'held';
+    return (await removeEmptyFolder(lockPath)) ? 'free' : 'held';
+  }
+  if (!leaseOver) {
+    for (const owner of owners) {
+      const record = readOwnerSync(join(lockPath, owner));
+      if (!record || record.host !== hostId || !isProcessGone(record.pid)) return 'held';
+    }
+  }
+  // Exactly one taker unlinks each owner file; only a taker that unlinked them all removes the folder.
+  for (const owner of owners) {
+    try {
+      await unlink(join(lockPath, owner));
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return 'held';
+      throw error;
+    }
+  }
+  return (await removeEmptyFolder(lockPath)) ? 'free' : 'held';
+}
+
+/**
+ * `rmdir`, never a recursive delete: between a check and the removal the folder may have
+ * become a new holder's claim, and a new holder's folder always holds its owner file.
+ */
+async function removeEmptyFolder(path: string): Promise<boolean> {
+  try {
+    await rmdir(path);
+    return true;
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ENOENT') return true;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/** Whether the lock folder holds an owner file other than `mine`. */
+export function hasOtherOwner(files: readonly string[], mine: string): boolean {
+  return files.some((file) => file.startsWith(OWNER_PREFIX) && file !== mine);
+}
+
+/** Reads the first bytes of a file safely, for code that must not block on a FIFO. */
+export async function openNoFollow(path: string): Promise<Awaited<ReturnType<typeof open>>> {
+  return open(path, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+}
+
+function ignoreMissing(error: unknown): void {
+  if (errorCode(error) !== 'ENOENT') throw error;
+}

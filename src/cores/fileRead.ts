@@ -1,0 +1,128 @@
+import { constants, fstatSync, openSync, readSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { CorruptEntryError } from '../errors.js';
+import type { StoredEntry } from './contract.js';
+import { decodeFileHeader, HEADER_BYTES, MAX_ENTRY_FILE_BYTES } from './fileEntry.js';
+
+/**
+ * Reading entry files so that an odd or hostile file is a miss, never a hang or a crash:
+ * opened without following a symlink and without blocking (a FIFO would block forever),
+ * required to be a regular file (checked on the open descriptor), never read past its
+ * size (a symlink to /dev/zero could not be read without end anyway) nor past the
+ * header's length, and never larger than what Node can read into one buffer.
+ */
+
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
+/** How entry files are opened for reading. */
+export const READ_FLAGS = constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+/** Entries up to this size are read synchronously: microseconds instead of thread-pool round trips. */
+export const SYNC_READ_LIMIT = 64 * 1024;
+
+/** A CorruptEntryError for something at an entry name that is not a regular file. */
+export function notAnEntry(): CorruptEntryError {
+  return new CorruptEntryError('cachier found something other than a regular file at an entry');
+}
+
+function checkSize(size: number): void {
+  if (size > MAX_ENTRY_FILE_BYTES) {
+    throw new CorruptEntryError(
+      `cachier found an entry file too large to be its own (${size} bytes)`,
+    );
+  }
+}
+
+function toEntry(file: Buffer, size: number, notAfter: number): StoredEntry | undefined {
+  const header = decodeFileHeader(file, size, size);
+  if (!header) return undefined;
+  if (header.calculatedAt > notAfter) {
+    throw new CorruptEntryError('cachier found an entry dated in the future');
+  }
+  return { bytes: file.subarray(HEADER_BYTES, size), calculatedAt: header.calculatedAt };
+}
+
+/**
+ * Reads a small entry synchronously from an open descriptor (which it does not close);
+ * `'large'` when the file is beyond {@link SYNC_READ_LIMIT}.
+ */
+export function readSmallEntry(fd: number, notAfter: number): StoredEntry | undefined | 'large' {
+  const info = fstatSync(fd);
+  if (!info.isFile()) throw notAnEntry();
+  if (info.size > SYNC_READ_LIMIT) return 'large';
+  const file = Buffer.allocUnsafe(info.size);
+  let filled = 0;
+  while (filled < info.size) {
+    const read = readSync(fd, file, filled, info.size - filled, filled);
+    if (read === 0) break;
+    filled += read;
+  }
+  return toEntry(file, filled, notAfter);
+}
+
+/** Reads an entry of any size through the thread pool. */
+export async function readEntry(path: string, notAfter: number): Promise<StoredEntry | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, READ_FLAGS);
+  } catch (error) {
+    return openFailed(error);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw notAnEntry();
+    checkSize(info.size);
+    const file = Buffer.allocUnsafe(info.size);
+    let filled = 0;
+    while (filled < info.size) {
+      const { bytesRead } = await handle.read(file, filled, info.size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return toEntry(file, filled, notAfter);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The header of an entry file (for `deleteStale` and `list`): `undefined` when absent or
+ * of another format version; throws CorruptEntryError for anything not a valid entry.
+ */
+export async function readHeader(
+  path: string,
+): Promise<{ calculatedAt: number; size: number } | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, READ_FLAGS);
+  } catch (error) {
+    return openFailed(error);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw notAnEntry();
+    checkSize(info.size);
+    const header = Buffer.alloc(HEADER_BYTES);
+    const { bytesRead } = await handle.read(header, 0, HEADER_BYTES, 0);
+    const decoded = decodeFileHeader(header, bytesRead, info.size);
+    return decoded && { calculatedAt: decoded.calculatedAt, size: info.size };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Opens an entry synchronously; `undefined` when absent. */
+export function openEntrySync(path: string): number | undefined {
+  try {
+    return openSync(path, READ_FLAGS);
+  } catch (error) {
+    return openFailed(error);
+  }
+}
+
+/** Absent → `undefined`; a symlink (ELOOP with O_NOFOLLOW) → not an entry; else rethrow. */
+function openFailed(error: unknown): undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+  if (code === 'ELOOP' || code === 'EMLINK' || code === 'ENXIO') throw notAnEntry();
+  throw error;
+}
