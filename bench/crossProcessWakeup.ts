@@ -8,7 +8,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Core } from '../src/core.js';
+import type { AnyCore as Core } from '../src/cores/contract.js';
 import { cachier, FileCore } from '../src/index.js';
 import {
   formatMs,

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Core } from '../src/core.js';
+import type { AnyCore as Core } from '../src/cores/contract.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -5,7 +5,7 @@
  * the value comes back (performance.timeOrigin + performance.now(), comparable across
  * processes on one machine).
  */
-import type { Core } from '../src/core.js';
+import type { AnyCore as Core } from '../src/cores/contract.js';
 import { cachier, FileCore } from '../src/index.js';
 
 /** How the parent describes the store to use. */

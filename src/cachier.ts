@@ -71,7 +71,7 @@ export function cachier<Args extends unknown[] = unknown[], This = unknown>(
  */
 export function cachier<F extends AnyFunction>(
   fn: F,
-  options?: CachierOptions<Parameters<F>, ThisParameterType<F>>,
+  options?: CachierOptions<Parameters<F>, ThisParameterType<F>, ReturnType<F>>,
 ): CachedFunction<F>;
 export function cachier(...args: unknown[]): unknown {
   const [fnOrOptions, options] = args;

@@ -1,4 +1,5 @@
-import { type Duration, milliseconds } from 'date-fns';
+import type { Duration } from 'date-fns';
+import { milliseconds } from 'date-fns/milliseconds';
 
 /**
  * A span of time: milliseconds, or a date-fns `Duration` such as `{ days: 3 }`.

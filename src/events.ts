@@ -1,6 +1,6 @@
 /**
  * The one typed event stream of a wrapped function. `verboseCache` prints it, the
- * `onEvent` option receives it (metrics, logs, tests), and warnings are derived from it.
+ * `onEvent` option receives it (metrics, logs, tests), and warnings are emitted beside it (once per wrapper and code).
  * Every event has its `type` and the wrapper's `name`; events about one key carry the
  * `key` (hashed, never argument data), ages are in milliseconds.
  *
@@ -25,7 +25,12 @@ export type CachierEvent =
       action: 'recalculate' | 'serve-stale-and-refresh' | 'serve-stale-refresh-running';
     }
   | { type: 'wait'; name: string; key: string; on: 'this-process' | 'other-owner' }
-  | { type: 'wait-end'; name: string; key: string; reason: 'value-arrived' | 'timeout' }
+  | {
+      type: 'wait-end';
+      name: string;
+      key: string;
+      reason: 'value-arrived' | 'timeout' | 'owner-gone';
+    }
   | { type: 'calculate'; name: string; key: string; background: boolean; claimed: boolean }
   | { type: 'stored'; name: string; key: string }
   | { type: 'not-stored'; name: string; key: string; reason: NotStoredReason }
@@ -45,12 +50,7 @@ export type CachierEvent =
  * @example
  * onEvent: (e) => { if (e.type === 'miss' && e.reason === 'corrupt-entry') alert(e.key); }
  */
-export type MissReason =
-  | 'absent'
-  | 'overwrite-cache'
-  | 'none-not-allowed'
-  | 'corrupt-entry'
-  | 'store-unreadable';
+export type MissReason = 'absent' | 'overwrite-cache' | 'none-not-allowed' | 'corrupt-entry';
 
 /**
  * Why a calculated value was returned but not stored.
@@ -58,7 +58,12 @@ export type MissReason =
  * @example
  * onEvent: (e) => { if (e.type === 'not-stored' && e.reason === 'too-large') count(e.name); }
  */
-export type NotStoredReason = 'none-not-allowed' | 'too-large' | 'unserializable' | 'store-failed';
+export type NotStoredReason =
+  | 'none-not-allowed'
+  | 'should-cache'
+  | 'too-large'
+  | 'unserializable'
+  | 'store-failed';
 
 /**
  * Which core operation failed in a `store-error` event.
@@ -117,7 +122,13 @@ export function formatEvent(event: CachierEvent): string {
     case 'wait':
       return `${head}: being calculated by ${event.on === 'this-process' ? 'another call in this process' : 'another owner (process or machine)'}, waiting`;
     case 'wait-end':
-      return `${head}: ${event.reason === 'timeout' ? 'waitForCalcTimeout elapsed, calculating here' : 'the awaited value arrived'}`;
+      return `${head}: ${
+        event.reason === 'timeout'
+          ? 'waitForCalcTimeout elapsed, calculating here'
+          : event.reason === 'owner-gone'
+            ? 'the other owner is gone without a value, calculating here'
+            : 'the awaited value arrived'
+      }`;
     case 'calculate':
       return `${head}: calculating${event.background ? ' in the background' : ''}${event.claimed ? '' : ' without a claim'}`;
     case 'stored':

@@ -1,18 +1,22 @@
+export type { Clock } from './algorithm/clock.js';
 export { cacheOf } from './cacheOf.js';
 export { cachier } from './cachier.js';
 export type {
+  AnyCore,
   Claim,
   Core,
-  Entry,
+  CoreBase,
+  EntryInfo,
   MaybePromise,
-  SetLimits,
-  SetOutcome,
-  WaitContext,
-} from './core.js';
+  StoredEntry,
+  ValueCore,
+  ValueEntry,
+} from './cores/contract.js';
 export { FileCore, type FileCoreOptions } from './cores/file.js';
-export { MemoryCore } from './cores/memory.js';
+export { MemoryCore, type MemoryCoreOptions } from './cores/memory.js';
 export { MongoCore, type MongoCoreOptions } from './cores/mongo.js';
 export type { MongoCollectionLike, MongoGetter } from './cores/mongoCollection.js';
+export type { BackendName } from './cores/registry.js';
 export type { CachierMethodDecorator, DecoratorMisuse, MethodCheck } from './decorator.js';
 export {
   disableCaching,
@@ -30,6 +34,7 @@ export type {
   NotStoredReason,
   StoreOperation,
 } from './events.js';
+export type { CachierMetrics, LatencySummary } from './ops/metrics.js';
 export type { Backend, CachierOptions, CallOptions, DefaultParams } from './options.js';
 export type { WarningCode } from './warnings.js';
 export type {
@@ -37,4 +42,5 @@ export type {
   CacheApi,
   CachedCall,
   CachedFunction,
+  MetricsReader,
 } from './wrap.js';

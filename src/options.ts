@@ -1,5 +1,7 @@
-import type { Core } from './core.js';
+import type { Clock } from './algorithm/clock.js';
+import type { AnyCore } from './cores/contract.js';
 import type { MongoGetter } from './cores/mongoCollection.js';
+import { BACKEND_NAMES, type BackendName } from './cores/registry.js';
 import { type DurationInput, describe, toMilliseconds } from './durations.js';
 import type { CachierEventListener } from './events.js';
 import { parseSize } from './sizes.js';
@@ -10,7 +12,7 @@ import { parseSize } from './sizes.js';
  * @example
  * const backend: Backend = process.env.CI ? 'memory' : new FileCore({ cacheDir: '/var/cache/app' });
  */
-export type Backend = 'file' | 'memory' | 'mongo' | Core;
+export type Backend = BackendName | AnyCore;
 
 /**
  * Options of {@link cachier}. Every option may be omitted; `setDefaultParams` changes
@@ -24,7 +26,11 @@ export type Backend = 'file' | 'memory' | 'mongo' | Core;
  * };
  * const byId = cachier(async (id: string) => load(id), { name: 'byId', ...options });
  */
-export interface CachierOptions<Args extends unknown[] = unknown[], This = unknown> {
+export interface CachierOptions<
+  Args extends unknown[] = unknown[],
+  This = unknown,
+  Result = unknown,
+> {
   /**
    * The cache's identity: the file core's folder name, the MongoDB core's `name` field.
    * Two wrappers with one name and one store share their entries.
@@ -92,6 +98,35 @@ export interface CachierOptions<Args extends unknown[] = unknown[], This = unkno
    */
   entrySizeLimit?: number | string;
   /**
+   * Print one line per cache decision of every call to stderr (as `withOptions({
+   * verboseCache })` does for one call). `NODE_DEBUG=cachier` turns it on everywhere.
+   * @default false
+   * @example setDefaultParams({ verboseCache: true })
+   */
+  verboseCache?: boolean;
+  /**
+   * Count this wrapper's hits, misses, calculations, waits and failures and time them;
+   * read with `fn.metrics()`, expose with `cachier/prometheus`. Off, calls pay nothing.
+   * @default false
+   * @example setDefaultParams({ enableMetrics: true })
+   */
+  enableMetrics?: boolean;
+  /**
+   * Decides whether a result is stored (it is returned either way), e.g. to keep empty
+   * search results out of the cache. A value kept out is a `not-stored` event with the
+   * reason `'should-cache'`, not a warning. A predicate that throws keeps the value out.
+   * @default every result is stored (but `null`/`undefined` only with `allowNone`)
+   * @example cachier(search, { shouldCache: (hits) => hits.length > 0 })
+   */
+  shouldCache?: (value: Awaited<Result>, args: Args) => boolean;
+  /**
+   * The clock for calculation times, staleness and wait deadlines: inject a fake one in
+   * tests to move time instead of sleeping. Claim leases stay on the store's own clock.
+   * @default `Date.now`
+   * @example cachier(fn, { backend: 'memory', staleAfter: 1000, clock: { now: () => fakeNow } })
+   */
+  clock?: Clock;
+  /**
    * Receives every cache decision as a typed event (hits, misses, waits, store errors):
    * for metrics and logs.
    * @example cachier(fn, { onEvent: (e) => metrics.count(e.type) })
@@ -125,11 +160,37 @@ export interface CallOptions {
    */
   verboseCache?: boolean;
   /**
-   * For this call, a value older than this is stale (ms or a Duration).
+   * For this call, a value older than this is stale (ms or a Duration). A negative
+   * number means "always recalculate", as in Python cachier.
    * @default no limit
    * @example await report.withOptions({ maxAge: { minutes: 5 } })('q3')
    */
   maxAge?: DurationInput;
+  /**
+   * Replaces the wrapper's `staleAfter` for this call (Python's `cachier__stale_after`).
+   * @default the wrapper's
+   * @example await report.withOptions({ staleAfter: { hours: 1 } })('q3')
+   */
+  staleAfter?: DurationInput;
+  /**
+   * Replaces the wrapper's `nextTime` for this call (Python's `cachier__next_time`).
+   * @default the wrapper's
+   * @example await report.withOptions({ nextTime: true })('q3')
+   */
+  nextTime?: boolean;
+  /**
+   * Replaces the wrapper's `allowNone` for this call (Python's `cachier__allow_none`).
+   * @default the wrapper's
+   * @example await findUser.withOptions({ allowNone: true })('u1')
+   */
+  allowNone?: boolean;
+  /**
+   * Stops this caller's wait: when it aborts, the call rejects with the signal's reason
+   * at once (an already aborted signal rejects before any work). A calculation other
+   * callers share goes on and is still stored.
+   * @example await report.withOptions({ signal: AbortSignal.timeout(2000) })('q3')
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -139,7 +200,7 @@ export interface CallOptions {
  * const defaults: DefaultParams = { backend: 'memory', staleAfter: { minutes: 10 } };
  * setDefaultParams(defaults);
  */
-export type DefaultParams = Omit<CachierOptions, 'name' | 'onEvent'>;
+export type DefaultParams = Omit<CachierOptions, 'name' | 'onEvent' | 'shouldCache' | 'clock'>;
 
 const OPTION_NAMES = [
   'name',
@@ -153,9 +214,23 @@ const OPTION_NAMES = [
   'hashArgs',
   'entrySizeLimit',
   'onEvent',
+  'shouldCache',
+  'clock',
+  'verboseCache',
+  'enableMetrics',
 ] as const;
-const DEFAULT_PARAM_NAMES = OPTION_NAMES.filter((n) => n !== 'name' && n !== 'onEvent');
-const CALL_OPTION_NAMES = ['ignoreCache', 'overwriteCache', 'verboseCache', 'maxAge'] as const;
+const WRAPPER_ONLY: readonly string[] = ['name', 'onEvent', 'shouldCache', 'clock'];
+const DEFAULT_PARAM_NAMES = OPTION_NAMES.filter((n) => !WRAPPER_ONLY.includes(n));
+const CALL_OPTION_NAMES = [
+  'ignoreCache',
+  'overwriteCache',
+  'verboseCache',
+  'maxAge',
+  'staleAfter',
+  'nextTime',
+  'allowNone',
+  'signal',
+] as const;
 
 function rejectUnknown(given: object, known: readonly string[], where: string): void {
   for (const option of Object.keys(given)) {
@@ -179,15 +254,12 @@ function checkType(value: unknown, option: string, type: 'boolean' | 'string' | 
   }
 }
 
-function isCore(value: unknown): value is Core {
+const CORE_METHODS = ['get', 'set', 'tryClaim', 'delete', 'clear', 'clearClaims', 'deleteStale'];
+
+function isCore(value: unknown): value is AnyCore {
   if (value === null || typeof value !== 'object') return false;
-  const core = value as Partial<Core>;
-  return (
-    typeof core.get === 'function' &&
-    typeof core.set === 'function' &&
-    typeof core.tryClaim === 'function' &&
-    typeof core.waitForChange === 'function'
-  );
+  const core = value as Record<string, unknown>;
+  return CORE_METHODS.every((method) => typeof core[method] === 'function');
 }
 
 /** Checks the options every kind of options object shares (wrapper and defaults). */
@@ -195,13 +267,11 @@ function validateCommon(options: Record<string, unknown>): void {
   const { backend } = options;
   if (
     backend !== undefined &&
-    backend !== 'file' &&
-    backend !== 'memory' &&
-    backend !== 'mongo' &&
+    !(BACKEND_NAMES as unknown[]).includes(backend) &&
     !isCore(backend)
   ) {
     throw new TypeError(
-      `cachier: unknown backend ${describe(backend)}; use 'file', 'memory', 'mongo' or a core object (new FileCore(), new MemoryCore(), new MongoCore(...))`,
+      `cachier: unknown backend ${describe(backend)}; use ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')} or a core object with the methods ${CORE_METHODS.join(', ')}`,
     );
   }
   checkType(options.cacheDir, 'cacheDir', 'string');
@@ -210,6 +280,8 @@ function validateCommon(options: Record<string, unknown>): void {
   checkType(options.nextTime, 'nextTime', 'boolean');
   checkType(options.allowNone, 'allowNone', 'boolean');
   checkType(options.hashArgs, 'hashArgs', 'function');
+  checkType(options.verboseCache, 'verboseCache', 'boolean');
+  checkType(options.enableMetrics, 'enableMetrics', 'boolean');
   if (options.staleAfter !== undefined) toMilliseconds(options.staleAfter, 'staleAfter');
   if (options.waitForCalcTimeout !== undefined) {
     toMilliseconds(options.waitForCalcTimeout, 'waitForCalcTimeout');
@@ -226,6 +298,15 @@ export function validateOptions(options: unknown): CachierOptions {
   checkType(options.name, 'name', 'string');
   if (options.name === '') throw new TypeError('cachier: name must not be empty');
   checkType(options.onEvent, 'onEvent', 'function');
+  checkType(options.shouldCache, 'shouldCache', 'function');
+  if (
+    options.clock !== undefined &&
+    (options.clock === null || typeof (options.clock as Clock).now !== 'function')
+  ) {
+    throw new TypeError(
+      `cachier: clock must be an object with a now() method, got ${describe(options.clock)}`,
+    );
+  }
   return options as CachierOptions;
 }
 
@@ -242,7 +323,14 @@ export interface ResolvedCallOptions {
   ignoreCache: boolean;
   overwriteCache: boolean;
   verboseCache: boolean;
+  /** Negative: always recalculate. */
   maxAgeMs: number | undefined;
+  staleAfterMs: number | undefined;
+  nextTime: boolean | undefined;
+  allowNone: boolean | undefined;
+  signal: AbortSignal | undefined;
+  /** Whether any option changes the wrapper's policy (so a plain call skips merging). */
+  overridesPolicy: boolean;
 }
 
 export const NO_CALL_OPTIONS: ResolvedCallOptions = Object.freeze({
@@ -250,7 +338,19 @@ export const NO_CALL_OPTIONS: ResolvedCallOptions = Object.freeze({
   overwriteCache: false,
   verboseCache: false,
   maxAgeMs: undefined,
+  staleAfterMs: undefined,
+  nextTime: undefined,
+  allowNone: undefined,
+  signal: undefined,
+  overridesPolicy: false,
 });
+
+function maxAgeOf(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  // Python cachier: a negative max age means "always recalculate".
+  if (typeof value === 'number' && value < 0) return -1;
+  return toMilliseconds(value, 'maxAge');
+}
 
 /** Validates `withOptions(...)`'s argument once, when the bound function is made. */
 export function resolveCallOptions(options: unknown): ResolvedCallOptions {
@@ -260,10 +360,30 @@ export function resolveCallOptions(options: unknown): ResolvedCallOptions {
   checkType(options.ignoreCache, 'ignoreCache', 'boolean');
   checkType(options.overwriteCache, 'overwriteCache', 'boolean');
   checkType(options.verboseCache, 'verboseCache', 'boolean');
-  return {
+  checkType(options.nextTime, 'nextTime', 'boolean');
+  checkType(options.allowNone, 'allowNone', 'boolean');
+  const { signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`cachier: signal must be an AbortSignal, got ${describe(signal)}`);
+  }
+  const resolved: ResolvedCallOptions = {
     ignoreCache: options.ignoreCache === true,
     overwriteCache: options.overwriteCache === true,
     verboseCache: options.verboseCache === true,
-    maxAgeMs: options.maxAge === undefined ? undefined : toMilliseconds(options.maxAge, 'maxAge'),
+    maxAgeMs: maxAgeOf(options.maxAge),
+    staleAfterMs:
+      options.staleAfter === undefined
+        ? undefined
+        : toMilliseconds(options.staleAfter, 'staleAfter'),
+    nextTime: options.nextTime as boolean | undefined,
+    allowNone: options.allowNone as boolean | undefined,
+    signal: signal as AbortSignal | undefined,
+    overridesPolicy: false,
   };
+  resolved.overridesPolicy =
+    resolved.maxAgeMs !== undefined ||
+    resolved.staleAfterMs !== undefined ||
+    resolved.nextTime !== undefined ||
+    resolved.allowNone !== undefined;
+  return resolved;
 }

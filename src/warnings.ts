@@ -12,7 +12,8 @@ export type WarningCode =
   | 'CACHIER_STORE_FAILED'
   | 'CACHIER_UNSERIALIZABLE'
   | 'CACHIER_CORRUPT_ENTRY'
-  | 'CACHIER_REFRESH_FAILED';
+  | 'CACHIER_REFRESH_FAILED'
+  | 'CACHIER_SHOULD_CACHE_FAILED';
 
 /**
  * Emits each warning code at most once per wrapped function, so a failing store does

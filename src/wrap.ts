@@ -1,6 +1,9 @@
-import { resolveCore } from './backends.js';
-import { CallAlgorithm } from './callAlgorithm.js';
+import { CallAlgorithm } from './algorithm/call.js';
+import { systemClock } from './algorithm/clock.js';
+import { makeValueCodec } from './algorithm/tempCodec.js';
+import { resolveCore } from './cores/registry.js';
 import { currentDefaults } from './defaults.js';
+import type { CachierMetrics } from './ops/metrics.js';
 import {
   type CachierOptions,
   type CallOptions,
@@ -73,6 +76,12 @@ export interface CacheApi<F extends AnyFunction> {
     value: Awaited<ReturnType<F>>,
   ): Promise<Awaited<ReturnType<F>>>;
   /**
+   * Deletes the one stored entry for these arguments (the next call with them
+   * calculates). Rejects with a `CachierError` when the store fails.
+   * @example await report.clearEntry('q3')
+   */
+  clearEntry(...args: Parameters<F>): Promise<void>;
+  /**
    * Deletes this function's entries that are older than `staleAfter` (none without it).
    * @example await report.deleteStale()
    */
@@ -84,6 +93,12 @@ export interface CacheApi<F extends AnyFunction> {
    */
   settle(): Promise<void>;
   /**
+   * This function's counts and latency percentiles (all zero unless `enableMetrics` is
+   * on); `metrics.reset()` starts them over.
+   * @example const { hits, misses } = report.metrics(); report.metrics.reset();
+   */
+  readonly metrics: MetricsReader;
+  /**
    * The file core's folder for this function; `undefined` for other cores.
    * @example report.cacheDpath() // '/home/me/.cachier/fetchReport'
    */
@@ -94,6 +109,19 @@ export interface CacheApi<F extends AnyFunction> {
    * @example report.cacheName // 'fetchReport'
    */
   readonly cacheName: string;
+}
+
+/**
+ * Reads a wrapper's metrics (`fn.metrics()`) and starts them over (`fn.metrics.reset()`).
+ *
+ * @example
+ * const reader: MetricsReader = report.metrics;
+ * console.log(reader().hits); reader.reset();
+ */
+export interface MetricsReader {
+  (): CachierMetrics;
+  /** Starts every count and latency window over. */
+  reset(): void;
 }
 
 /**
@@ -137,6 +165,7 @@ export function planWrapper(fn: AnyFunction, valid: CachierOptions): (name: stri
   const hashArgs = (valid.hashArgs ?? params.hashArgs) as
     | ((args: unknown[], self: unknown) => string)
     | undefined;
+  const codec = makeValueCodec();
   return (name) => ({
     name,
     algorithm: new CallAlgorithm({
@@ -150,8 +179,13 @@ export function planWrapper(fn: AnyFunction, valid: CachierOptions): (name: stri
         waitForCalcTimeout: valid.waitForCalcTimeout,
         allowNone: valid.allowNone,
         entrySizeLimit: valid.entrySizeLimit,
+        verboseCache: valid.verboseCache,
+        enableMetrics: valid.enableMetrics,
       },
       onEvent: valid.onEvent,
+      clock: valid.clock ?? systemClock,
+      codec,
+      shouldCache: valid.shouldCache as ((value: unknown, args: unknown[]) => boolean) | undefined,
     }),
   });
 }
@@ -187,8 +221,12 @@ export function makeCachedView(
     clearBeingCalculated: async () => lookup(apiSelf).algorithm.clearBeingCalculated(),
     precacheValue: async (args, value) =>
       lookup(apiSelf).algorithm.precache(apiSelf, args as unknown[], value),
+    clearEntry: async (...args) => lookup(apiSelf).algorithm.clearEntry(apiSelf, args as unknown[]),
     deleteStale: async () => lookup(apiSelf).algorithm.deleteStale(),
     settle: async () => lookup(apiSelf).algorithm.settle(),
+    metrics: Object.assign(() => lookup(apiSelf).algorithm.metrics(), {
+      reset: () => lookup(apiSelf).algorithm.resetMetrics(),
+    }),
     cacheDpath: () => lookup(apiSelf).algorithm.location(),
     get cacheName() {
       return lookup(apiSelf).name;
@@ -210,7 +248,7 @@ export function makeCachedView(
  */
 export function wrapFunction<F extends AnyFunction>(
   fn: F,
-  options: CachierOptions<Parameters<F>, ThisParameterType<F>> | undefined,
+  options: CachierOptions<Parameters<F>, ThisParameterType<F>, ReturnType<F>> | undefined,
   fallbackName?: string,
 ): CachedFunction<F> {
   if (typeof fn !== 'function') {

@@ -17,7 +17,6 @@ const examples: Record<CachierEvent['type'], CachierEvent[]> = {
     { type: 'miss', name, key, reason: 'overwrite-cache' },
     { type: 'miss', name, key, reason: 'none-not-allowed' },
     { type: 'miss', name, key, reason: 'corrupt-entry' },
-    { type: 'miss', name, key, reason: 'store-unreadable' },
   ],
   stale: [
     { type: 'stale', name, key, ageMs: 90_000, action: 'recalculate' },
@@ -31,6 +30,7 @@ const examples: Record<CachierEvent['type'], CachierEvent[]> = {
   'wait-end': [
     { type: 'wait-end', name, key, reason: 'value-arrived' },
     { type: 'wait-end', name, key, reason: 'timeout' },
+    { type: 'wait-end', name, key, reason: 'owner-gone' },
   ],
   calculate: [
     { type: 'calculate', name, key, background: false, claimed: true },
@@ -40,6 +40,7 @@ const examples: Record<CachierEvent['type'], CachierEvent[]> = {
   stored: [{ type: 'stored', name, key }],
   'not-stored': [
     { type: 'not-stored', name, key, reason: 'none-not-allowed' },
+    { type: 'not-stored', name, key, reason: 'should-cache' },
     { type: 'not-stored', name, key, reason: 'too-large' },
     { type: 'not-stored', name, key, reason: 'unserializable' },
     { type: 'not-stored', name, key, reason: 'store-failed' },

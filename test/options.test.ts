@@ -13,6 +13,10 @@ const VALID_OPTIONS = [
   'hashArgs',
   'entrySizeLimit',
   'onEvent',
+  'shouldCache',
+  'clock',
+  'verboseCache',
+  'enableMetrics',
 ];
 
 async function double(x: number) {
@@ -170,7 +174,7 @@ describe('backends', () => {
       expectTypeError(
         wrapWith({ backend }),
         /unknown backend/,
-        /'file', 'memory', 'mongo' or a core object/,
+        /'file', 'memory', 'mongo'.* or a core object with the methods get, set, tryClaim/,
       );
     },
   );
@@ -198,11 +202,11 @@ describe('withOptions', () => {
     expectTypeError(
       () => wrapped.withOptions({ ignoreCach: true } as never),
       /unknown per-call option 'ignoreCach'/,
-      /Valid ones are: ignoreCache, overwriteCache, verboseCache, maxAge$/,
+      /Valid ones are: ignoreCache, overwriteCache, verboseCache, maxAge, staleAfter, nextTime, allowNone, signal$/,
     );
     expectTypeError(
-      () => wrapped.withOptions({ staleAfter: 5 } as never),
-      /unknown per-call option 'staleAfter'/,
+      () => wrapped.withOptions({ stale_after: 5 } as never),
+      /unknown per-call option 'stale_after'/,
     );
   });
 
@@ -210,7 +214,9 @@ describe('withOptions', () => {
     ['ignoreCache', 'true', /ignoreCache must be a boolean/],
     ['overwriteCache', 1, /overwriteCache must be a boolean/],
     ['verboseCache', null, /verboseCache must be a boolean/],
-    ['maxAge', -1, /maxAge must not be negative/],
+    ['maxAge', { minutes: -1 }, /maxAge.minutes must not be negative/],
+    ['staleAfter', -1, /staleAfter must not be negative/],
+    ['nextTime', 'yes', /nextTime must be a boolean/],
     ['maxAge', { minute: 1 }, /maxAge has an unknown field 'minute'/],
     ['maxAge', '1h', /maxAge must be milliseconds or a date-fns Duration/],
   ])('%s: %j is a TypeError naming the option', (option, value, message) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Core, cachier, MemoryCore } from '../src/index.js';
+import { cachier, MemoryCore } from '../src/index.js';
 import { OncePerCodeWarner } from '../src/warnings.js';
 
 interface SeenWarning {
@@ -73,7 +73,7 @@ describe('OncePerCodeWarner', () => {
 
 describe('warnings of wrapped functions', () => {
   /** A memory core whose writes always fail, as a full disk would. */
-  function failingCore(): Core {
+  function failingCore(): MemoryCore {
     const core = new MemoryCore();
     core.set = async () => {
       throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });

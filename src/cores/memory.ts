@@ -1,42 +1,87 @@
-import type { Claim, Core, Entry, SetLimits, SetOutcome, WaitContext } from '../core.js';
-import { serializeValue } from '../serialize.js';
+import { serialize } from 'node:v8';
+import { LRUCache } from 'lru-cache';
+import type { Claim, ValueCore, ValueEntry } from './contract.js';
+
+/** Options of {@link MemoryCore}. */
+export interface MemoryCoreOptions {
+  /**
+   * How many entries each cache name keeps; beyond it the least recently used entry is
+   * evicted. `Infinity` for no bound.
+   * @default 10_000
+   * @example new MemoryCore({ maxEntries: 500 })
+   */
+  maxEntries?: number;
+  /**
+   * Bound on the entries' total size per cache name, in bytes as `sizeOf` measures them;
+   * least recently used entries are evicted to stay under it. Off by default (measuring
+   * costs a serialization per stored value).
+   * @default no size bound
+   * @example new MemoryCore({ maxSize: 64 * 1024 * 1024 })
+   */
+  maxSize?: number;
+  /**
+   * Measures a value for `maxSize`.
+   * @default the length of its `node:v8` serialization
+   * @example new MemoryCore({ maxSize: 1e6, sizeOf: (value) => JSON.stringify(value).length })
+   */
+  sizeOf?: (value: unknown) => number;
+}
+
+const DEFAULT_MAX_ENTRIES = 10_000;
+
+function checkBound(value: unknown, option: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 1) {
+    throw new TypeError(`cachier: MemoryCore ${option} must be a number >= 1 (or Infinity)`);
+  }
+}
 
 /**
- * Keeps entries in this process's memory (per thread: each worker thread has its own).
- * Values are kept by reference, as p-memoize and Python cachier's memory core do:
- * mutating a returned object mutates the cached one.
+ * Keeps entries in this process's memory (per thread: each worker thread has its own),
+ * bounded per cache name with least-recently-used eviction (`lru-cache`). Values are
+ * kept by reference, as p-memoize and Python cachier's memory core do: mutating a
+ * returned object mutates the cached one. Claims live in this process and die with it.
  *
  * @example
- * const store = new MemoryCore();
+ * const store = new MemoryCore({ maxEntries: 1000 });
  * const lookup = cachier(fetchUser, { backend: store });
  */
-export class MemoryCore implements Core {
+export class MemoryCore implements ValueCore {
   readonly kind = 'memory';
-  readonly crossProcess = false;
-  readonly rawKeys = true;
-  readonly renewIntervalMs = undefined;
+  readonly stores = 'values';
+  readonly leaseMs = undefined;
 
-  private readonly entries = new Map<string, Map<string, Entry>>();
+  private readonly entries = new Map<string, LRUCache<string, ValueEntry>>();
   private readonly claims = new Map<string, Map<string, symbol>>();
-  private readonly listeners = new Map<string, Set<() => void>>();
+  private readonly maxEntries: number;
+  private readonly maxSize: number | undefined;
+  private readonly sizeOf: (value: unknown) => number;
 
-  get(name: string, key: string): Entry | undefined {
+  constructor(options: MemoryCoreOptions = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError('cachier: MemoryCore options must be an object');
+    }
+    checkBound(options.maxEntries, 'maxEntries');
+    checkBound(options.maxSize, 'maxSize');
+    if (options.sizeOf !== undefined && typeof options.sizeOf !== 'function') {
+      throw new TypeError('cachier: MemoryCore sizeOf must be a function');
+    }
+    this.maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    this.maxSize = options.maxSize === Number.POSITIVE_INFINITY ? undefined : options.maxSize;
+    this.sizeOf = options.sizeOf ?? ((value) => serialize(value).byteLength);
+  }
+
+  get(name: string, key: string): ValueEntry | undefined {
     return this.entries.get(name)?.get(key);
   }
 
-  async set(name: string, key: string, entry: Entry, limits: SetLimits): Promise<SetOutcome> {
-    // Only a size limit needs the serialized form; otherwise nothing is copied.
-    if (limits.entrySizeLimit !== undefined) {
-      if (serializeValue(entry.value).byteLength > limits.entrySizeLimit) return 'too-large';
-    }
+  async set(name: string, key: string, entry: ValueEntry): Promise<void> {
     let entries = this.entries.get(name);
     if (!entries) {
-      entries = new Map();
+      entries = this.makeStore();
       this.entries.set(name, entries);
     }
     entries.set(key, { value: entry.value, calculatedAt: entry.calculatedAt });
-    this.notify(name, key);
-    return 'stored';
   }
 
   async tryClaim(name: string, key: string): Promise<Claim | undefined> {
@@ -52,63 +97,45 @@ export class MemoryCore implements Core {
       renew: async () => this.claims.get(name)?.get(key) === token,
       release: async () => {
         const current = this.claims.get(name);
-        if (current?.get(key) !== token) return;
-        current.delete(key);
-        this.notify(name, key);
+        if (current?.get(key) === token) current.delete(key);
       },
     };
   }
 
-  waitForChange(name: string, key: string, { signal, attempt }: WaitContext): Promise<void> {
-    return new Promise((resolve) => {
-      const listenerKey = `${name}\u0000${key}`;
-      let listeners = this.listeners.get(listenerKey);
-      if (!listeners) {
-        listeners = new Set();
-        this.listeners.set(listenerKey, listeners);
-      }
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        const current = this.listeners.get(listenerKey);
-        current?.delete(done);
-        if (current?.size === 0) this.listeners.delete(listenerKey);
-        resolve();
-      };
-      // Changes are announced, so the timer is only a safety net.
-      const timer = setTimeout(done, Math.min(100 * 2 ** attempt, 1000));
-      listeners.add(done);
-      if (signal.aborted) done();
-      else signal.addEventListener('abort', done, { once: true });
-    });
+  async delete(name: string, key: string): Promise<void> {
+    this.entries.get(name)?.delete(key);
   }
 
   async clear(name: string): Promise<void> {
-    const entries = this.entries.get(name);
     this.entries.delete(name);
-    for (const key of entries?.keys() ?? []) this.notify(name, key);
   }
 
   async clearClaims(name: string): Promise<void> {
-    const claims = this.claims.get(name);
     this.claims.delete(name);
-    for (const key of claims?.keys() ?? []) this.notify(name, key);
   }
 
   async deleteStale(name: string, calculatedBefore: number): Promise<void> {
     const entries = this.entries.get(name);
-    for (const [key, entry] of entries ?? []) {
-      if (entry.calculatedAt < calculatedBefore) entries?.delete(key);
+    if (!entries) return;
+    for (const [key, entry] of entries.entries()) {
+      if (entry.calculatedAt < calculatedBefore) entries.delete(key);
     }
   }
 
-  location(): undefined {
-    return undefined;
-  }
-
-  private notify(name: string, key: string): void {
-    const listeners = this.listeners.get(`${name}\u0000${key}`);
-    if (!listeners) return;
-    for (const listener of [...listeners]) listener();
+  private makeStore(): LRUCache<string, ValueEntry> {
+    const max = Number.isFinite(this.maxEntries) ? this.maxEntries : undefined;
+    if (this.maxSize !== undefined) {
+      return new LRUCache<string, ValueEntry>({
+        ...(max === undefined ? {} : { max }),
+        maxSize: this.maxSize,
+        sizeCalculation: (entry) => Math.max(1, this.sizeOf(entry.value)),
+      });
+    }
+    if (max !== undefined) return new LRUCache<string, ValueEntry>({ max });
+    // lru-cache needs some bound: an entry count no process reaches stands for none.
+    return new LRUCache<string, ValueEntry>({
+      maxSize: Number.MAX_SAFE_INTEGER,
+      sizeCalculation: () => 1,
+    });
   }
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { folderNameFor } from '../../src/cores/fileNames.js';
 import {
   compileFixture,
   type DecoratorMode,
@@ -111,11 +112,11 @@ function checksFor(mode: DecoratorMode, run: () => Promise<{ result: unknown; ca
 
   it('names the cache ClassName.methodName (or the name option) and its folder after it', () => {
     expect(observed.identity).toEqual({
-      byIdPrototype: join(cacheDir, 'Reports.byId'),
-      byIdInstance: join(cacheDir, 'Reports.byId'),
+      byIdPrototype: join(cacheDir, folderNameFor('Reports.byId')),
+      byIdInstance: join(cacheDir, folderNameFor('Reports.byId')),
       byIdName: 'Reports.byId',
-      twice: join(cacheDir, 'Reports.twice'),
-      named: join(cacheDir, 'reports-custom'),
+      twice: join(cacheDir, folderNameFor('Reports.twice')),
+      named: join(cacheDir, folderNameFor('reports-custom')),
       byIdFolderExists: true,
       twiceFolderExists: true,
     });

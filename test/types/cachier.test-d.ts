@@ -12,7 +12,7 @@ import {
   type CachierEvent,
   type CachierOptions,
   type CallOptions,
-  type Core,
+  type AnyCore,
   cacheOf,
   cachier,
   type DefaultParams,
@@ -205,7 +205,7 @@ describe('options', () => {
   it('exports the option types', () => {
     expectTypeOf<Duration>().toExtend<DurationInput>();
     expectTypeOf<number>().toExtend<DurationInput>();
-    expectTypeOf<MemoryCore>().toExtend<Core>();
+    expectTypeOf<MemoryCore>().toExtend<AnyCore>();
     expectTypeOf<FileCore>().toExtend<Backend>();
     expectTypeOf<'file' | 'memory' | 'mongo'>().toExtend<Backend>();
     expectTypeOf<CallOptions>().toEqualTypeOf<{
@@ -213,6 +213,10 @@ describe('options', () => {
       overwriteCache?: boolean;
       verboseCache?: boolean;
       maxAge?: DurationInput;
+      staleAfter?: DurationInput;
+      nextTime?: boolean;
+      allowNone?: boolean;
+      signal?: AbortSignal;
     }>();
     expectTypeOf<DefaultParams>().not.toHaveProperty('name');
     expectTypeOf<CachierOptions<[string], { tenant: string }>['hashArgs']>().toEqualTypeOf<

@@ -1,0 +1,593 @@
+import type { AnyCore, ValueEntry } from '../cores/contract.js';
+import { isCachingEnabled } from '../defaults.js';
+import { CachierError } from '../errors.js';
+import { type CachierEvent, type CachierEventListener, formatEvent } from '../events.js';
+import { defaultKey, encodeArgs, keyFromHashArgs, sha256Hex } from '../keys.js';
+import { type CachierMetrics, MetricsRecorder } from '../ops/metrics.js';
+import type { ResolvedCallOptions } from '../options.js';
+import { OncePerCodeWarner } from '../warnings.js';
+import type { Clock } from './clock.js';
+import { type ClaimAttempt, GuardedCore, type Report } from './guardedCore.js';
+import {
+  isStale,
+  LivePolicy,
+  type LivePolicyOptions,
+  type Policy,
+  withCallOverrides,
+} from './policy.js';
+import type { ValueCodec } from './tempCodec.js';
+import { waitForChange } from './waiting.js';
+
+/** Everything fixed when a wrapper is made. */
+export interface AlgorithmSettings {
+  name: string;
+  core: AnyCore;
+  fn: (this: unknown, ...args: unknown[]) => unknown;
+  hashArgs: ((args: unknown[], self: unknown) => string) | undefined;
+  own: LivePolicyOptions;
+  onEvent: CachierEventListener | undefined;
+  clock: Clock;
+  codec: ValueCodec;
+  shouldCache: ((value: unknown, args: unknown[]) => boolean) | undefined;
+}
+
+/** One call's state, built once and passed through every step. */
+interface Call {
+  readonly self: unknown;
+  readonly args: unknown[];
+  readonly key: string;
+  readonly policy: Policy;
+  readonly report: Report;
+}
+
+/** A calculation of one key in this process, shared by every caller that joins it. */
+interface Running {
+  readonly promise: Promise<unknown>;
+  /** Aborted when every caller that joined stopped waiting (their signals aborted). */
+  readonly abandon: AbortController;
+  callers: number;
+}
+
+function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as PromiseLike<T> | undefined)?.then === 'function';
+}
+
+/** Memory-core keys: short encodings are used as they are, long ones hashed to bound memory. */
+const RAW_KEY_LIMIT = 200;
+
+/** The SHA-256 key a raw memory-core key stands for: events never show argument data. */
+function publicKey(rawKey: string): string {
+  const body = rawKey.slice(1);
+  return rawKey[0] === 'r' || rawKey[0] === 'h' ? sha256Hex(body) : body;
+}
+
+/**
+ * The call algorithm of SPEC 2, written once for every core, as a state machine: read;
+ * serve a fresh value; serve a stale one and refresh in the background (`nextTime`);
+ * join this process's calculation of the key; claim the key or wait for its owner;
+ * calculate, store, release. Storage, fail-open handling, wake-ups and renewal are the
+ * {@link GuardedCore}'s; time is the injected clock's.
+ */
+export class CallAlgorithm {
+  private readonly inflight = new Map<string, Running>();
+  private readonly refreshing = new Map<string, symbol>();
+  /** Calculations and refreshes still running, for `settle()`; clearBeingCalculated keeps it. */
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly warner: OncePerCodeWarner;
+  private readonly live: LivePolicy;
+  private readonly store: GuardedCore;
+  private readonly rawKeys: boolean;
+  /** Made on the first call with metrics on (`enableMetrics`, also through the defaults). */
+  private recorder: MetricsRecorder | undefined;
+
+  constructor(private readonly settings: AlgorithmSettings) {
+    this.warner = new OncePerCodeWarner(settings.name);
+    this.live = new LivePolicy(settings.own);
+    this.store = new GuardedCore(settings.core, settings.name, settings.codec, this.warner);
+    // Keys of a core that keeps values in this process never leave it: skip the hash.
+    this.rawKeys = settings.core.stores === 'values';
+  }
+
+  /** Runs one call of the wrapped function under the cache. */
+  call(self: unknown, args: unknown[], options: ResolvedCallOptions): Promise<unknown> {
+    const { signal } = options;
+    if (signal === undefined) return this.run(self, args, options);
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const stop = () => reject(signal.reason);
+      signal.addEventListener('abort', stop, { once: true });
+      this.run(self, args, options, signal).then(
+        (value) => {
+          signal.removeEventListener('abort', stop);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', stop);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * Stores a value for `args` without calling the function. Unlike a call, a value the
+   * cache would not keep or serve is an error: the caller asked for exactly this write.
+   */
+  async precache(self: unknown, args: unknown[], value: unknown): Promise<unknown> {
+    const name = this.settings.name;
+    const key = this.keyFor(self, args);
+    const policy = this.live.current();
+    if (value == null && !policy.allowNone) {
+      throw new TypeError(
+        `cachier(${name}): precacheValue got ${value}, which is never served without allowNone: true`,
+      );
+    }
+    const errors: unknown[] = [];
+    const outcome = await this.store.write(
+      key,
+      value,
+      this.settings.clock.now(),
+      policy.entrySizeLimit,
+      (event) => {
+        if (event.type === 'store-error') errors.push(event.error);
+      },
+    );
+    switch (outcome) {
+      case 'stored':
+        return value;
+      case 'too-large':
+        throw new CachierError(
+          'CACHIER_ENTRY_TOO_LARGE',
+          `cachier(${name}): precacheValue's value is larger than entrySizeLimit (${policy.entrySizeLimit} bytes) and was not stored`,
+        );
+      case 'unserializable':
+        throw new CachierError(
+          'CACHIER_UNSERIALIZABLE',
+          `cachier(${name}): precacheValue's value would not come back from the cache as it was, so it was not stored (see the serializer option)`,
+        );
+      default:
+        throw new CachierError(
+          'CACHIER_STORE_FAILED',
+          `cachier(${name}): precacheValue could not write to the ${this.settings.core.kind} cache`,
+          { cause: errors[0] },
+        );
+    }
+  }
+
+  /** Resolves once every calculation and background refresh started so far has settled. */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  clearCache(): Promise<void> {
+    return this.explicit('clearCache', () => this.store.clear());
+  }
+
+  /** Deletes the one entry of these arguments. */
+  clearEntry(self: unknown, args: unknown[]): Promise<void> {
+    const key = this.keyFor(self, args);
+    return this.explicit('clearEntry', () => this.store.delete(key));
+  }
+
+  clearBeingCalculated(): Promise<void> {
+    this.inflight.clear();
+    this.refreshing.clear();
+    return this.explicit('clearBeingCalculated', () => this.store.clearClaims());
+  }
+
+  deleteStale(): Promise<void> {
+    const { staleAfterMs } = this.live.current();
+    if (staleAfterMs === undefined) return Promise.resolve();
+    const before = this.settings.clock.now() - staleAfterMs;
+    return this.explicit('deleteStale', () => this.store.deleteStale(before));
+  }
+
+  location(): string | undefined {
+    return this.settings.core.location?.(this.settings.name);
+  }
+
+  /** A requested store operation: its failure is a CachierError naming it, with the cause. */
+  private async explicit(operation: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      throw new CachierError(
+        'CACHIER_STORE_FAILED',
+        `cachier(${this.settings.name}): ${operation} failed in the ${this.settings.core.kind} cache`,
+        { cause: error },
+      );
+    }
+  }
+
+  private run(
+    self: unknown,
+    args: unknown[],
+    options: ResolvedCallOptions,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    const base = this.live.current();
+    const report = this.reporterFor(options.verboseCache || base.verbose, base.metrics);
+    const name = this.settings.name;
+    if (options.ignoreCache || !isCachingEnabled()) {
+      report?.({
+        type: 'bypass',
+        name,
+        reason: options.ignoreCache ? 'ignore-cache' : 'caching-disabled',
+      });
+      return this.invoke(self, args);
+    }
+    let key: string;
+    try {
+      key = this.keyFor(self, args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const call: Call = {
+      self,
+      args,
+      key,
+      policy: withCallOverrides(base, options),
+      report,
+    };
+    if (options.overwriteCache) {
+      report?.({ type: 'miss', name, key, reason: 'overwrite-cache' });
+      return this.overwrite(call);
+    }
+    const read = this.store.read(key, report, true);
+    if (isPromiseLike(read)) return read.then((entry) => this.decide(call, entry, signal));
+    return this.decide(call, read, signal);
+  }
+
+  private invoke(self: unknown, args: unknown[]): Promise<unknown> {
+    try {
+      return Promise.resolve(this.settings.fn.apply(self, args));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private keyFor(self: unknown, args: unknown[]): string {
+    const { hashArgs } = this.settings;
+    if (hashArgs) {
+      const custom = hashArgs(args, self);
+      if (!this.rawKeys) return keyFromHashArgs(custom);
+      if (typeof custom !== 'string') keyFromHashArgs(custom); // throws the named TypeError
+      return custom.length <= RAW_KEY_LIMIT ? `h${custom}` : `H${sha256Hex(custom)}`;
+    }
+    if (!this.rawKeys) return defaultKey(args);
+    const encoded = encodeArgs(args);
+    return encoded.length <= RAW_KEY_LIMIT ? `r${encoded}` : `R${sha256Hex(encoded)}`;
+  }
+
+  /** The wrapper's counts and latencies; all zero while metrics are off. */
+  metrics(): CachierMetrics {
+    return (
+      this.recorder ?? new MetricsRecorder(this.settings.name, this.settings.core.kind, false)
+    ).snapshot();
+  }
+
+  resetMetrics(): void {
+    this.recorder?.reset();
+  }
+
+  private reporterFor(verbose: boolean, metrics: boolean): Report {
+    const listener = this.settings.onEvent;
+    if (!verbose && !listener && !metrics) return undefined;
+    let track: ((event: CachierEvent) => void) | undefined;
+    if (metrics) {
+      this.recorder ??= new MetricsRecorder(this.settings.name, this.settings.core.kind);
+      track = this.recorder.track();
+      if (!verbose && !listener) return track;
+    }
+    const rawKeys = this.rawKeys;
+    return (original) => {
+      track?.(original);
+      const event =
+        rawKeys && 'key' in original ? { ...original, key: publicKey(original.key) } : original;
+      // stderr: verbose lines must never mix into the program's own output.
+      if (verbose) process.stderr.write(`${formatEvent(event)}\n`);
+      if (listener) {
+        try {
+          listener(event);
+        } catch {
+          // A listener's own bug must not turn a good call into a failed one.
+        }
+      }
+    };
+  }
+
+  /** Step 3 and 4: serve what the store holds, or go on to obtain a value. */
+  private decide(
+    call: Call,
+    entry: ValueEntry | undefined,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    const { key, policy, report } = call;
+    const name = this.settings.name;
+    if (!entry) {
+      report?.({ type: 'miss', name, key, reason: 'absent' });
+    } else if (entry.value == null && !policy.allowNone) {
+      report?.({ type: 'miss', name, key, reason: 'none-not-allowed' });
+    } else {
+      const now = this.settings.clock.now();
+      const ageMs = now - entry.calculatedAt;
+      if (!isStale(entry.calculatedAt, now, policy)) {
+        report?.({ type: 'hit', name, key, ageMs });
+        return Promise.resolve(entry.value);
+      }
+      if (policy.nextTime) {
+        const running = this.refreshing.has(key) || this.inflight.has(key);
+        report?.({
+          type: 'stale',
+          name,
+          key,
+          ageMs,
+          action: running ? 'serve-stale-refresh-running' : 'serve-stale-and-refresh',
+        });
+        if (!running) this.refreshInBackground(call);
+        return Promise.resolve(entry.value);
+      }
+      report?.({ type: 'stale', name, key, ageMs, action: 'recalculate' });
+    }
+    return this.obtain(call, signal);
+  }
+
+  /** Step 5 in this process: join its running calculation of the key, or start one. */
+  private obtain(call: Call, signal?: AbortSignal): Promise<unknown> {
+    const running = this.inflight.get(call.key);
+    if (running) {
+      const { report, key } = call;
+      if (report) {
+        const name = this.settings.name;
+        report({ type: 'wait', name, key, on: 'this-process' });
+        running.promise.then(
+          () => report({ type: 'wait-end', name, key, reason: 'value-arrived' }),
+          () => undefined,
+        );
+      }
+      this.join(running, signal);
+      return call.policy.waitMs > 0 ? this.joinWithTimeout(running.promise, call) : running.promise;
+    }
+    const abandon = new AbortController();
+    const promise = this.claimAndCalculate(call, abandon.signal);
+    const entry: Running = { promise, abandon, callers: 0 };
+    this.join(entry, signal);
+    this.track(call.key, entry);
+    return promise;
+  }
+
+  /** Counts a caller in; when every caller's signal aborted, the shared wait stops. */
+  private join(running: Running, signal: AbortSignal | undefined): void {
+    running.callers++;
+    if (signal === undefined) {
+      // A caller that cannot abort keeps the calculation wanted for good.
+      running.callers = Number.POSITIVE_INFINITY;
+      return;
+    }
+    signal.addEventListener(
+      'abort',
+      () => {
+        if (--running.callers === 0) running.abandon.abort();
+      },
+      { once: true },
+    );
+  }
+
+  private track(key: string, running: Running): void {
+    this.inflight.set(key, running);
+    this.keepPending(running.promise);
+    const forget = () => {
+      if (this.inflight.get(key) === running) this.inflight.delete(key);
+    };
+    running.promise.then(forget, forget);
+  }
+
+  private keepPending(work: Promise<unknown>): void {
+    this.pending.add(work);
+    const done = () => this.pending.delete(work);
+    work.then(done, done);
+  }
+
+  /** Waits for this process's running calculation, but at most `waitMs`; then calculates. */
+  private joinWithTimeout(running: Promise<unknown>, call: Call): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        call.report?.({
+          type: 'wait-end',
+          name: this.settings.name,
+          key: call.key,
+          reason: 'timeout',
+        });
+        this.calculate(call, undefined, false).then(resolve, reject);
+      }, call.policy.waitMs);
+      running.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * Steps 5 and 6 across processes: take the key's claim, or wait for its owner until a
+   * value arrives, the claim is gone (released or lapsed), `waitForCalcTimeout` ends, or
+   * every caller stopped waiting (`abandon`).
+   */
+  private async claimAndCalculate(call: Call, abandon: AbortSignal): Promise<unknown> {
+    const { key, policy, report } = call;
+    const name = this.settings.name;
+    const clock = this.settings.clock;
+    const deadline = policy.waitMs > 0 ? clock.now() + policy.waitMs : Number.POSITIVE_INFINITY;
+    for (let attempt = 0; ; attempt++) {
+      const claim = await this.store.claim(key, report);
+      if (claim === 'failed') return this.calculate(call, undefined, false);
+      if (claim !== 'held') {
+        // Another owner may have stored the value between our read and our claim.
+        const stored = await this.freshEntry(call);
+        if (attempt > 0) {
+          report?.({
+            type: 'wait-end',
+            name,
+            key,
+            reason: stored ? 'value-arrived' : 'owner-gone',
+          });
+        }
+        if (stored) {
+          await this.store.release(key, claim, report);
+          return stored.value;
+        }
+        return this.calculate(call, claim, false);
+      }
+      if (attempt === 0) report?.({ type: 'wait', name, key, on: 'other-owner' });
+      const stored = await this.freshEntry(call);
+      if (stored) {
+        report?.({ type: 'wait-end', name, key, reason: 'value-arrived' });
+        return stored.value;
+      }
+      const remaining = deadline - clock.now();
+      if (remaining <= 0) {
+        report?.({ type: 'wait-end', name, key, reason: 'timeout' });
+        return this.calculate(call, undefined, false);
+      }
+      if (abandon.aborted) throw abandon.reason;
+      await this.waitUntilChange(key, attempt, remaining, abandon);
+    }
+  }
+
+  private async waitUntilChange(
+    key: string,
+    attempt: number,
+    remainingMs: number,
+    abandon: AbortSignal,
+  ): Promise<void> {
+    const stop = new AbortController();
+    const timer = Number.isFinite(remainingMs)
+      ? setTimeout(() => stop.abort(), remainingMs)
+      : undefined;
+    const onAbandon = () => stop.abort();
+    abandon.addEventListener('abort', onAbandon, { once: true });
+    try {
+      await waitForChange(this.settings.core, this.settings.name, key, attempt, stop.signal);
+    } finally {
+      clearTimeout(timer);
+      abandon.removeEventListener('abort', onAbandon);
+    }
+  }
+
+  /** `overwriteCache`: calculate and store now; claim if free so waiters elsewhere wait for us. */
+  private async overwrite(call: Call): Promise<unknown> {
+    const claim = await this.store.claim(call.key, call.report);
+    return this.calculate(call, typeof claim === 'object' ? claim : undefined, false);
+  }
+
+  private refreshInBackground(call: Call): void {
+    const { key, report } = call;
+    const name = this.settings.name;
+    const token = Symbol(key);
+    this.refreshing.set(key, token);
+    const refresh = async () => {
+      const claim: ClaimAttempt = await this.store.claim(key, report);
+      if (claim === 'failed') return;
+      if (claim === 'held') {
+        report?.({ type: 'refresh-skipped', name, key, reason: 'claimed-elsewhere' });
+        return;
+      }
+      if (await this.freshEntry(call)) {
+        report?.({ type: 'refresh-skipped', name, key, reason: 'fresh-elsewhere' });
+        await this.store.release(key, claim, report);
+        return;
+      }
+      const running: Running = {
+        promise: this.calculate(call, claim, true),
+        abandon: new AbortController(),
+        callers: Number.POSITIVE_INFINITY,
+      };
+      this.track(key, running);
+      await running.promise;
+    };
+    const work = refresh()
+      .catch((error: unknown) => {
+        report?.({ type: 'refresh-failed', name, key, error });
+        this.warner.warn(
+          'CACHIER_REFRESH_FAILED',
+          'a background refresh failed; the stale value stays until the next refresh',
+          error,
+        );
+      })
+      .finally(() => {
+        if (this.refreshing.get(key) === token) this.refreshing.delete(key);
+      });
+    this.keepPending(work);
+  }
+
+  /** Step 6: run the function (renewing the claim meanwhile), store, release. */
+  private async calculate(
+    call: Call,
+    claim: Exclude<ClaimAttempt, 'held' | 'failed'> | undefined,
+    background: boolean,
+  ): Promise<unknown> {
+    const { key, report } = call;
+    report?.({ type: 'calculate', name: this.settings.name, key, background, claimed: !!claim });
+    const stopRenewing = claim ? this.store.hold(key, claim, report) : undefined;
+    try {
+      const value = await this.settings.fn.apply(call.self, call.args);
+      await this.storeResult(call, value);
+      return value;
+    } finally {
+      stopRenewing?.();
+      if (claim) await this.store.release(key, claim, report);
+    }
+  }
+
+  private async storeResult(call: Call, value: unknown): Promise<void> {
+    const { key, policy, report } = call;
+    const name = this.settings.name;
+    if (value == null && !policy.allowNone) {
+      report?.({ type: 'not-stored', name, key, reason: 'none-not-allowed' });
+      return;
+    }
+    const { shouldCache } = this.settings;
+    if (shouldCache) {
+      let keep: boolean;
+      try {
+        keep = shouldCache(value, call.args);
+      } catch (error) {
+        // The predicate's own bug must not fail a good call: keep the value out, say why.
+        this.warner.warn(
+          'CACHIER_SHOULD_CACHE_FAILED',
+          'shouldCache threw; the value was not stored',
+          error,
+        );
+        keep = false;
+      }
+      if (!keep) {
+        report?.({ type: 'not-stored', name, key, reason: 'should-cache' });
+        return;
+      }
+    }
+    const outcome = await this.store.write(
+      key,
+      value,
+      this.settings.clock.now(),
+      policy.entrySizeLimit,
+      report,
+    );
+    report?.(
+      outcome === 'stored'
+        ? { type: 'stored', name, key }
+        : { type: 'not-stored', name, key, reason: outcome },
+    );
+  }
+
+  /** A value the current call may use as it is (read afresh, not shared), or undefined. */
+  private async freshEntry(call: Call): Promise<ValueEntry | undefined> {
+    const entry = await this.store.read(call.key, call.report, false);
+    if (!entry || (entry.value == null && !call.policy.allowNone)) return undefined;
+    return isStale(entry.calculatedAt, this.settings.clock.now(), call.policy) ? undefined : entry;
+  }
+}

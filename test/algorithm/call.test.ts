@@ -1,0 +1,316 @@
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  CachierError,
+  type CachierEvent,
+  type Claim,
+  type Core,
+  cachier,
+  resetDefaultParams,
+  type StoredEntry,
+  setDefaultParams,
+} from '../../src/index.js';
+import { keyFromHashArgs } from '../../src/keys.js';
+
+/** A byte core in this process that answers asynchronously and counts what it is asked. */
+class CountingCore implements Core {
+  readonly kind = 'counting';
+  readonly leaseMs: number;
+  readonly entries = new Map<string, StoredEntry>();
+  readonly claims = new Map<string, symbol>();
+  gets = 0;
+  claimsTried = 0;
+  failing = false;
+  renewAnswer = true;
+
+  constructor(leaseMs = 10_000) {
+    this.leaseMs = leaseMs;
+  }
+
+  private check(): void {
+    if (this.failing) throw new Error('store down');
+  }
+
+  async get(name: string, key: string) {
+    this.gets++;
+    this.check();
+    return this.entries.get(`${name}/${key}`);
+  }
+  async set(name: string, key: string, entry: StoredEntry) {
+    this.check();
+    this.entries.set(`${name}/${key}`, entry);
+  }
+  async tryClaim(name: string, key: string): Promise<Claim | undefined> {
+    this.claimsTried++;
+    this.check();
+    const id = `${name}/${key}`;
+    if (this.claims.has(id)) return undefined;
+    const token = Symbol(id);
+    this.claims.set(id, token);
+    return {
+      renew: async () => this.renewAnswer && this.claims.get(id) === token,
+      release: async () => {
+        if (this.claims.get(id) === token) this.claims.delete(id);
+      },
+    };
+  }
+  async delete(name: string, key: string) {
+    this.check();
+    this.entries.delete(`${name}/${key}`);
+  }
+  async clear(name: string) {
+    this.check();
+    for (const id of [...this.entries.keys()])
+      if (id.startsWith(`${name}/`)) this.entries.delete(id);
+  }
+  async clearClaims(name: string) {
+    this.check();
+    for (const id of [...this.claims.keys()]) if (id.startsWith(`${name}/`)) this.claims.delete(id);
+  }
+  async deleteStale(name: string, before: number) {
+    this.check();
+    for (const [id, entry] of [...this.entries]) {
+      if (id.startsWith(`${name}/`) && entry.calculatedAt < before) this.entries.delete(id);
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+afterEach(() => {
+  resetDefaultParams();
+  vi.restoreAllMocks();
+});
+
+describe('the call algorithm', () => {
+  it('1,000 concurrent callers of one key share one read and one claim', async () => {
+    const core = new CountingCore();
+    let calls = 0;
+    const cached = cachier(
+      async (id: number) => {
+        calls++;
+        await sleep(20);
+        return id * 2;
+      },
+      { name: 'shared-read', backend: core },
+    );
+    const results = await Promise.all(Array.from({ length: 1000 }, () => cached(21)));
+    expect(results.every((value) => value === 42)).toBe(true);
+    expect(calls).toBe(1);
+    expect(core.claimsTried).toBe(1);
+    // One shared read, plus the owner's re-read after winning the claim.
+    expect(core.gets).toBe(2);
+  });
+
+  it('runs on an injected clock: staleness without sleeping', async () => {
+    let now = 1_000_000;
+    let calls = 0;
+    const cached = cachier(async () => ++calls, {
+      name: 'clocked',
+      backend: new CountingCore(),
+      staleAfter: { minutes: 5 },
+      clock: { now: () => now },
+    });
+    expect(await cached()).toBe(1);
+    now += 4 * 60_000;
+    expect(await cached()).toBe(1);
+    now += 60_000;
+    expect(await cached()).toBe(2);
+  });
+
+  it('per-call staleAfter, nextTime and allowNone override the wrapper for one call', async () => {
+    let now = 0;
+    let calls = 0;
+    const cached = cachier(async () => ++calls, {
+      name: 'overrides',
+      backend: new CountingCore(),
+      staleAfter: 1000,
+      clock: { now: () => now },
+    });
+    await cached();
+    now = 500;
+    expect(await cached.withOptions({ staleAfter: 100 })()).toBe(2);
+    now = 800;
+    expect(await cached()).toBe(2);
+    now = 1600;
+    expect(await cached.withOptions({ nextTime: true })()).toBe(2); // stale value, refresh behind
+    await cached.settle();
+    expect(await cached()).toBe(3);
+    const none = cachier(async () => null as number | null, {
+      name: 'none-override',
+      backend: new CountingCore(),
+    });
+    const core = new CountingCore();
+    const nothing = cachier(async () => undefined, { name: 'none', backend: core });
+    await nothing.withOptions({ allowNone: true })();
+    expect(core.entries.size).toBe(1);
+    expect(await none()).toBeNull();
+  });
+
+  it('a negative maxAge always recalculates', async () => {
+    let calls = 0;
+    const cached = cachier(async () => ++calls, { name: 'neg', backend: new CountingCore() });
+    await cached();
+    expect(await cached.withOptions({ maxAge: -1 })()).toBe(2);
+    expect(await cached()).toBe(2);
+  });
+
+  it('shouldCache keeps a result out of the store: an event, not a warning', async () => {
+    const events: CachierEvent[] = [];
+    const warnings = vi.spyOn(process, 'emitWarning');
+    let calls = 0;
+    const search = cachier(
+      async (q: string) => {
+        calls++;
+        return q === 'none' ? [] : [q];
+      },
+      {
+        name: 'search',
+        backend: new CountingCore(),
+        shouldCache: (hits) => hits.length > 0,
+        onEvent: (event) => events.push(event),
+      },
+    );
+    await search('none');
+    await search('none');
+    await search('x');
+    await search('x');
+    expect(calls).toBe(3);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'not-stored', reason: 'should-cache' }),
+    );
+    expect(warnings).not.toHaveBeenCalled();
+  });
+
+  it('an aborted signal rejects before any work; aborting a wait rejects at once while the calculation goes on and is stored', async () => {
+    const core = new CountingCore();
+    let calls = 0;
+    let finish: (value: string) => void = () => undefined;
+    const cached = cachier(
+      () => {
+        calls++;
+        return new Promise<string>((resolve) => {
+          finish = resolve;
+        });
+      },
+      { name: 'abortable', backend: core },
+    );
+    const aborted = AbortSignal.abort(new Error('gave up'));
+    await expect(cached.withOptions({ signal: aborted })()).rejects.toThrow('gave up');
+    expect(calls).toBe(0);
+    expect(core.gets).toBe(0);
+
+    const controller = new AbortController();
+    const first = cached();
+    const second = cached.withOptions({ signal: controller.signal })();
+    await sleep(5);
+    controller.abort(new Error('user left'));
+    await expect(second).rejects.toThrow('user left');
+    finish('done');
+    expect(await first).toBe('done');
+    expect(await cached()).toBe('done');
+    expect(calls).toBe(1);
+  });
+
+  it('a caller that gives up waiting on another owner stops waiting', async () => {
+    const core = new CountingCore();
+    const claim = await core.tryClaim('held-elsewhere', keyFromHashArgs('k'));
+    const cached = cachier(async () => 1, {
+      name: 'held-elsewhere',
+      backend: core,
+      hashArgs: () => 'k',
+    });
+    const controller = new AbortController();
+    const waiting = cached.withOptions({ signal: controller.signal })();
+    await sleep(30);
+    controller.abort(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    const after = core.gets;
+    await sleep(300);
+    expect(core.gets - after).toBeLessThanOrEqual(1);
+    await claim?.release();
+  });
+
+  it('a lost claim is reported as claim-lost', async () => {
+    const core = new CountingCore(40);
+    core.renewAnswer = false;
+    const events: CachierEvent[] = [];
+    const cached = cachier(
+      async () => {
+        await sleep(60);
+        return 1;
+      },
+      { name: 'lost', backend: core, onEvent: (event) => events.push(event) },
+    );
+    await cached();
+    expect(events.map((event) => event.type)).toContain('claim-lost');
+  });
+
+  it('clearEntry deletes the one entry of these arguments', async () => {
+    let calls = 0;
+    const cached = cachier(async (n: number) => n + ++calls * 0, {
+      name: 'entry',
+      backend: new CountingCore(),
+    });
+    await cached(1);
+    await cached(2);
+    await cached.clearEntry(1);
+    await cached(1);
+    await cached(2);
+    expect(calls).toBe(3);
+  });
+
+  it('clearCache, clearEntry and precacheValue on a broken store reject with a CachierError and its cause', async () => {
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const core = new CountingCore();
+    const cached = cachier(async (n: number) => n, { name: 'broken', backend: core });
+    core.failing = true;
+    for (const attempt of [
+      () => cached.clearCache(),
+      () => cached.clearEntry(1),
+      () => cached.precacheValue([1], 1),
+      () => cached.clearBeingCalculated(),
+    ]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CachierError);
+      expect((error as CachierError).code).toBe('CACHIER_STORE_FAILED');
+      expect((error as Error).cause).toEqual(new Error('store down'));
+    }
+    // A call still returns the function's value.
+    expect(await cached(5)).toBe(5);
+  });
+
+  it('verboseCache through setDefaultParams writes to stderr', async () => {
+    const lines: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const log = vi.spyOn(console, 'log');
+    setDefaultParams({ verboseCache: true });
+    const cached = cachier(async () => 1, { name: 'loud', backend: new CountingCore() });
+    await cached();
+    expect(lines.some((line) => line.startsWith('[cachier] loud'))).toBe(true);
+    expect(log).not.toHaveBeenCalled();
+  });
+
+  it('NODE_DEBUG=cachier turns verbose lines on, on stderr only', () => {
+    const script = `
+      import { cachier, MemoryCore } from './src/index.ts';
+      const cached = cachier(async () => 1, { name: 'debugged', backend: new MemoryCore() });
+      await cached(); await cached();
+      console.log('program output');
+    `;
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        env: { ...process.env, NODE_DEBUG: 'cachier' },
+        encoding: 'utf8',
+      },
+    );
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe('program output');
+    expect(run.stderr).toMatch(/\[cachier\] debugged .*hit/);
+  });
+});
