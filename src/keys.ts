@@ -65,8 +65,12 @@
 import * as crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
-/** Containers nested deeper than this are refused (the encoder recurses once per level). */
-export const MAX_DEPTH = 1000;
+/**
+ * Containers nested deeper than this are refused. The encoder recurses once per level; 500
+ * levels of Maps use about a third of Node's default stack, so a caller that is itself deep in
+ * the stack still gets this TypeError rather than a stack overflow.
+ */
+export const MAX_DEPTH = 500;
 /** Array slots (holes included), properties and Map/Set entries in one argument list. */
 export const MAX_ITEMS = 10_000_000;
 /** Characters of encoding for one argument list (long strings and byte arrays count ~70). */
@@ -510,7 +514,7 @@ function refuse(reason: string, remedy = USE_TO_JSON): Verdict {
 function judge(proto: object, name: string): Verdict {
   const probe = proto as { toJSON?: unknown; next?: unknown; [Symbol.iterator]?: unknown };
   if (typeof probe.toJSON === 'function') return { kind: 'json' };
-  const article = `a${/^[AEIOU]/.test(name) ? 'n' : ''} ${name || 'object'}`;
+  const article = `a${/^[AEIO]/.test(name) ? 'n' : ''} ${name || 'object'}`;
   if (typeof probe.next === 'function' && typeof probe[Symbol.iterator] === 'function') {
     return refuse(
       `${article} is an iterator or generator, which has no content until it is consumed; spread it into an array first`,
