@@ -93,13 +93,15 @@ class Point {
   ) {}
 }
 
+const TAG: unique symbol = Symbol('tag');
+
 class Tagged {
-  [Symbol.for('tag')]: string;
+  [TAG]: string;
   constructor(
     tag: string,
     public id: number,
   ) {
-    this[Symbol.for('tag')] = tag;
+    this[TAG] = tag;
   }
 }
 
