@@ -1,14 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import net from 'node:net';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Binary, type Collection, type Db, type Document, MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MongoCore } from '../../src/index.js';
+import { startMongoTestServer } from '../support/mongoTestServer.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** An entry whose bytes spell `text`. */
 const entry = (text: string, calculatedAt = Date.now()) => ({
@@ -24,35 +20,9 @@ interface Server {
   close(): Promise<void>;
 }
 
-/**
- * The wire test server in its own process: the clock tests fake this process's clock,
- * which must not move the server's `$$NOW`.
- */
-async function startChildServer(): Promise<Server> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/support/mongoTestServerMain.ts'],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const exited = once(child, 'exit');
-  const lines = createInterface({ input: child.stdout! });
-  const uri = await Promise.race([
-    once(lines, 'line').then(([line]) => String(line)),
-    exited.then(() => {
-      throw new Error('the MongoDB test server exited before printing its URI');
-    }),
-  ]);
-  return {
-    uri,
-    close: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 const targets: { label: string; start: () => Promise<Server> }[] = [
-  { label: 'the wire test server', start: startChildServer },
+  // In its own process: the clock tests fake this process's clock, not the server's $$NOW.
+  { label: 'the wire test server', start: startMongoTestServer },
 ];
 const realUri = process.env.CACHIER_TEST_MONGODB_URI;
 if (realUri) {
@@ -396,7 +366,6 @@ describe('MongoCore without a usable database', () => {
   });
 
   it('calls the mongetter lazily, and again after it failed', async () => {
-    const { startMongoTestServer } = await import('../support/mongoTestServer.js');
     const server = await startMongoTestServer();
     const client = new MongoClient(server.uri);
     try {

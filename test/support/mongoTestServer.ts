@@ -5,26 +5,21 @@
  * Every command runs synchronously from decode to reply, so no other request can interleave
  * with a read-modify-write (findAndModify is atomic by construction).
  */
-import net from 'node:net';
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Binary, BSON, type Document, Long, ObjectId } from 'bson';
 import { Aggregator, Context, find as mingoFind, update as mingoUpdate, Query } from 'mingo';
 import { evalExpr } from 'mingo/core';
 import type { ExpressionOperator } from 'mingo/types';
 import {
-  decodeMessage,
   encodeMsgReply,
   encodeOpReply,
-  FrameReader,
   MSG_MORE_TO_COME,
   OP_QUERY,
   type WireMessage,
 } from './mongoWire.js';
-
-export interface MongoTestServer {
-  uri: string;
-  port: number;
-  close(): Promise<void>;
-}
 
 class CommandError extends Error {
   constructor(
@@ -451,7 +446,8 @@ function projectOne(doc: Document, projection: unknown): Document {
   return projected && '_id' in projected ? withIdFirst(projected) : (projected ?? {});
 }
 
-class Engine {
+/** The command engine: one in-memory deployment. Served by mongoTestServerMain.ts. */
+export class Engine {
   private readonly dbs = new Map<string, Map<string, Collection>>();
   private readonly cursors = new Map<string, ServerCursor>();
   private nextCursorId = 1;
@@ -900,60 +896,71 @@ class Engine {
 }
 
 // ---------------------------------------------------------------------------------------------
-// TCP server
+// Starting it
 
-/** Starts a MongoDB wire-protocol test server on 127.0.0.1 at a free port (port 0). */
-export async function startMongoTestServer(
-  options: { port?: number } = {},
-): Promise<MongoTestServer> {
-  const engine = new Engine();
-  const sockets = new Set<net.Socket>();
-  let nextConnectionId = 1;
+/** A running test server (in a child process) and its control hook. */
+export interface MongoTestServer {
+  /** `mongodb://127.0.0.1:PORT`. */
+  uri: string;
+  port: number;
+  /**
+   * Holds every command reply (the handshake aside) for `ms` milliseconds, or forever with
+   * `'never'`: a slow or stalled database. `0` restores prompt replies for later commands.
+   * The command itself still runs at once, as on a server whose replies are delayed.
+   */
+  delayReplies(ms: number | 'never'): Promise<void>;
+  /** Stops the server process; its connections drop. */
+  close(): Promise<void>;
+}
 
-  const server = net.createServer((socket) => {
-    const connectionId = nextConnectionId++;
-    const reader = new FrameReader();
-    sockets.add(socket);
-    socket.setNoDelay(true);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {
-      // Clients reset connections abruptly (e.g. client.close() after endSessions): not an error.
-    });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        for (const frame of reader.push(chunk)) {
-          const message = decodeMessage(frame);
-          if (!message) {
-            socket.destroy(); // an op code this server (like MongoDB 6+) does not speak
-            return;
-          }
-          const reply = engine.reply(message, connectionId);
-          if (reply && !socket.destroyed) socket.write(reply);
-        }
-      } catch {
-        socket.destroy(); // malformed framing: MongoDB closes the connection too
-      }
-    });
+/** What the server process and its parent say to each other over IPC. */
+export type ServerMessage = { uri: string } | { delayed: number | 'never' };
+export type ParentMessage = { delayReplies: number | 'never' };
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Starts the MongoDB wire-protocol test server, the one way every test, example and
+ * benchmark starts it: in its own process (mongoTestServerMain.ts), so that a test that
+ * fakes its clock or blocks its event loop never moves the server's `$$NOW` or stalls its
+ * replies. The process exits when its parent does; it does not keep the parent alive.
+ */
+export async function startMongoTestServer(): Promise<MongoTestServer> {
+  const child: ChildProcess = fork(join(root, 'test/support/mongoTestServerMain.ts'), [], {
+    cwd: root,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as net.AddressInfo;
-
+  const exited = once(child, 'exit');
+  const first = await Promise.race([
+    once(child, 'message').then(([message]) => message as ServerMessage),
+    exited.then(() => {
+      throw new Error('the MongoDB test server exited before it listened');
+    }),
+  ]);
+  if (!('uri' in first)) throw new Error('the MongoDB test server did not say its URI');
+  child.unref();
+  child.channel?.unref();
+  const { uri } = first;
   let closing: Promise<void> | undefined;
   return {
-    uri: `mongodb://127.0.0.1:${port}`,
-    port,
+    uri,
+    port: Number(new URL(uri).port),
+    async delayReplies(ms) {
+      child.channel?.ref();
+      try {
+        const acknowledged = once(child, 'message');
+        child.send({ delayReplies: ms } satisfies ParentMessage);
+        await acknowledged;
+      } finally {
+        child.channel?.unref();
+      }
+    },
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
+      closing ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        await exited;
+      })();
       return closing;
     },
   };
