@@ -904,9 +904,10 @@ export interface MongoTestServer {
   uri: string;
   port: number;
   /**
-   * Holds every command reply (the handshake aside) for `ms` milliseconds, or forever with
-   * `'never'`: a slow or stalled database. `0` restores prompt replies for later commands.
-   * The command itself still runs at once, as on a server whose replies are delayed.
+   * A slow or stalled database: holds every command reply (handshakes and heartbeats aside)
+   * for `ms` milliseconds, or with `'never'` drops every reply, handshakes included, as a
+   * hung server would. `0` restores prompt replies for later commands. The command itself
+   * still runs at once, as on a server whose replies are late.
    */
   delayReplies(ms: number | 'never'): Promise<void>;
   /** Stops the server process; its connections drop. */

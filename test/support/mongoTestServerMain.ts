@@ -19,7 +19,7 @@ function parsePort(args: string[]): number {
 }
 
 const HANDSHAKE_COMMANDS = new Set(['hello', 'isMaster', 'ismaster']);
-/** The handshake and heartbeats are never delayed: a delayed reply is a slow command. */
+/** A delay slows commands, not handshakes and heartbeats; a stall ('never') stops them all. */
 const isHandshake = (message: WireMessage) =>
   message.opCode === OP_QUERY || HANDSHAKE_COMMANDS.has(Object.keys(message.command)[0] ?? '');
 
@@ -51,7 +51,7 @@ const server = net.createServer((socket) => {
         // The command runs now, so no other request interleaves with it; only its reply waits.
         const reply = engine.reply(message, connectionId);
         if (!reply) continue;
-        if (replyDelay === 0 || isHandshake(message)) send(reply);
+        if (replyDelay === 0 || (isHandshake(message) && replyDelay !== 'never')) send(reply);
         else if (replyDelay !== 'never') setTimeout(send, replyDelay, reply);
       }
     } catch {
