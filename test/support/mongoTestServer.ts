@@ -1,7 +1,10 @@
 /**
  * An in-memory MongoDB wire-protocol server for tests, speaking to the real `mongodb` driver.
  * It answers as a standalone server, enforces unique indexes like MongoDB (E11000 errors),
- * and rejects every command it does not implement with CommandNotFound (code 59).
+ * and rejects every command it does not implement with CommandNotFound (code 59). It
+ * implements only what MongoCore and its tests make the driver send: the handshake, ping,
+ * endSessions, index commands, insert/update/delete/findAndModify, find with cursors,
+ * distinct, aggregate (countDocuments) and dropDatabase.
  * Every command runs synchronously from decode to reply, so no other request can interleave
  * with a read-modify-write (findAndModify is atomic by construction).
  */
@@ -409,20 +412,6 @@ interface ServerCursor {
   docs: Document[];
 }
 
-const GENERIC_FIELDS = new Set([
-  '$db',
-  'lsid',
-  '$clusterTime',
-  '$readPreference',
-  'readConcern',
-  'writeConcern',
-  'comment',
-  'maxTimeMS',
-  'apiVersion',
-  'apiStrict',
-  'apiDeprecationErrors',
-]);
-
 const asNumber = (value: unknown, fallback: number): number =>
   typeof value === 'number' ? value : value instanceof Long ? value.toNumber() : fallback;
 
@@ -504,37 +493,7 @@ export class Engine {
     isMaster: (_cmd, _db, id) => this.hello(id, true),
     ismaster: (_cmd, _db, id) => this.hello(id, true),
     ping: () => ({ ok: 1 }),
-    buildInfo: () => ({
-      version: '7.0.0',
-      gitVersion: 'cachier-test-server',
-      versionArray: [7, 0, 0, 0],
-      bits: 64,
-      maxBsonObjectSize: MAX_BSON_SIZE,
-      ok: 1,
-    }),
     endSessions: () => ({ ok: 1 }),
-    killAllSessions: () => ({ ok: 1 }),
-
-    create: (cmd, db) => {
-      const extra = Object.keys(cmd).find((k) => k !== 'create' && !GENERIC_FIELDS.has(k));
-      if (extra) throw badValue(`the test server does not support create option '${extra}'`);
-      const existing = this.collection(db, cmd.create);
-      if (existing) {
-        throw new CommandError(48, 'NamespaceExists', `Collection ${existing.ns} already exists.`);
-      }
-      this.collection(db, cmd.create, true);
-      return { ok: 1 };
-    },
-
-    drop: (cmd, db) => {
-      const coll = this.collection(db, cmd.drop);
-      if (!coll) throw new CommandError(26, 'NamespaceNotFound', 'ns not found');
-      this.dbs.get(db)?.delete(cmd.drop);
-      for (const [id, cursor] of this.cursors) {
-        if (cursor.ns === coll.ns) this.cursors.delete(id);
-      }
-      return { nIndexesWas: coll.indexes.length, ns: coll.ns, ok: 1 };
-    },
 
     dropDatabase: (_cmd, db) => {
       this.dbs.delete(db);
@@ -542,29 +501,6 @@ export class Engine {
         if (cursor.ns.startsWith(`${db}.`)) this.cursors.delete(id);
       }
       return { dropped: db, ok: 1 };
-    },
-
-    listCollections: (cmd, db) => {
-      const infos = [...(this.dbs.get(db)?.keys() ?? [])].map((name) => ({
-        name,
-        type: 'collection',
-        options: {},
-        info: { readOnly: false },
-        idIndex: { v: 2, key: { _id: 1 }, name: '_id_' },
-      }));
-      const listed = mingoFind(
-        infos,
-        isPlainObject(cmd.filter) ? cmd.filter : {},
-      ).all() as Document[];
-      const docs = cmd.nameOnly ? listed.map(({ name, type }) => ({ name, type })) : listed;
-      return this.cursorReply(`${db}.$cmd.listCollections`, docs, cmd.cursor?.batchSize);
-    },
-
-    listDatabases: (cmd) => {
-      const databases = [...this.dbs]
-        .filter(([, collections]) => collections.size > 0)
-        .map(([name]) => (cmd.nameOnly ? { name } : { name, sizeOnDisk: 0, empty: false }));
-      return { databases, totalSize: 0, ok: 1 };
     },
 
     createIndexes: (cmd, db) => {
@@ -765,14 +701,6 @@ export class Engine {
         cursorsUnknown: [],
         ok: 1,
       };
-    },
-
-    count: (cmd, db) => {
-      const docs = this.collection(db, cmd.count)?.match(cmd.query) ?? [];
-      let n = Math.max(0, docs.length - asNumber(cmd.skip, 0));
-      const limit = Math.abs(asNumber(cmd.limit, 0));
-      if (limit !== 0) n = Math.min(n, limit);
-      return { n, ok: 1 };
     },
 
     distinct: (cmd, db) => {
