@@ -32,10 +32,12 @@ export interface MongoCoreOptions {
   leaseMs?: number;
   /**
    * Upper bound on every database operation (including the mongetter), so a database that
-   * is down or never answers cannot hold a call: the operation fails, a warning is
-   * emitted, and the call returns the function's value. Also sent as `maxTimeMS`. After a
-   * timeout or a connection failure, the core skips the database for
-   * `max(1000, operationTimeoutMs)` ms, so the rest of a call does not wait again.
+   * is slow or never answers cannot hold a call: the operation fails, a warning is emitted,
+   * and the call returns the function's value. The driver is told too (`maxTimeMS`, and an
+   * AbortSignal that makes it close the connection of an abandoned operation). A slow
+   * operation does not make the core skip the database; a connection failure (server
+   * selection, network, mongetter) does, for `max(1000, operationTimeoutMs)` ms, after
+   * which one operation probes while the others keep failing fast.
    * @default 5_000
    * @example new MongoCore({ mongetter, operationTimeoutMs: 2_000 })
    */
