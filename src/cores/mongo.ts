@@ -32,10 +32,12 @@ export interface MongoCoreOptions {
   leaseMs?: number;
   /**
    * Upper bound on every database operation (including the mongetter), so a database that
-   * is down or never answers cannot hold a call: the operation fails, a warning is
-   * emitted, and the call returns the function's value. Also sent as `maxTimeMS`. After a
-   * timeout or a connection failure, the core skips the database for
-   * `max(1000, operationTimeoutMs)` ms, so the rest of a call does not wait again.
+   * is slow or never answers cannot hold a call: the operation fails, a warning is emitted,
+   * and the call returns the function's value. The driver is told too (`maxTimeMS`, and an
+   * AbortSignal that makes it close the connection of an abandoned operation). A slow
+   * operation does not make the core skip the database; a connection failure (server
+   * selection, network, mongetter) does, for `max(1000, operationTimeoutMs)` ms, after
+   * which one operation probes while the others keep failing fast.
    * @default 5_000
    * @example new MongoCore({ mongetter, operationTimeoutMs: 2_000 })
    */
@@ -56,15 +58,36 @@ const VALUE_FIELDS = { value: '', calculatedAt: '', formatVersion: '' } as const
 /** A document with neither a value nor a claim: nothing to keep. */
 const EMPTY_DOCUMENT = { value: { $exists: false }, claim: { $exists: false } } as const;
 const AUTHENTICATION_FAILED = 18;
-/** Driver errors that mean "the database cannot be reached now", not "this request is bad". */
-const UNAVAILABLE_ERRORS = new Set([
+/**
+ * Driver errors that mean "the database cannot be reached now". A socket timeout
+ * (MongoNetworkTimeoutError) is left out on purpose: it means slow, not gone.
+ */
+const CONNECTION_ERRORS = new Set([
   'MongoServerSelectionError',
   'MongoNetworkError',
-  'MongoNetworkTimeoutError',
   'MongoTopologyClosedError',
   'MongoNotConnectedError',
   'MongoPoolClearedError',
 ]);
+
+/** Options every operation passes to the driver. */
+interface OperationOptions {
+  maxTimeMS: number;
+  signal: AbortSignal;
+}
+
+function errorCode(error: unknown): unknown {
+  return (error as { code?: unknown } | undefined)?.code;
+}
+
+const CONNECTION_CODES = new Set(['CACHIER_MONGETTER_FAILED', 'CACHIER_MONGODB_MISSING']);
+
+/** True for failures that say the database cannot be reached (or used) now, not that it is slow. */
+function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof CachierError) return CONNECTION_CODES.has(error.code);
+  const name = (error as Error | undefined)?.name ?? '';
+  return CONNECTION_ERRORS.has(name) || errorCode(error) === AUTHENTICATION_FAILED;
+}
 
 /** One cache entry as stored. `value` and `claim` may each be absent. */
 interface CacheDocument {
@@ -100,22 +123,6 @@ function loadDriver(): Promise<unknown> {
 /** createIndex promises per Collection object: one index build per collection, retried after a failure. */
 const indexBuilds = new WeakMap<object, Promise<void>>();
 
-function errorCode(error: unknown): unknown {
-  return (error as { code?: unknown } | undefined)?.code;
-}
-
-const UNAVAILABLE_CODES = new Set([
-  'CACHIER_MONGODB_TIMEOUT',
-  'CACHIER_MONGETTER_FAILED',
-  'CACHIER_MONGODB_MISSING',
-]);
-
-function isUnavailable(error: unknown): boolean {
-  if (error instanceof CachierError) return UNAVAILABLE_CODES.has(error.code);
-  const name = (error as Error | undefined)?.name ?? '';
-  return UNAVAILABLE_ERRORS.has(name) || errorCode(error) === AUTHENTICATION_FAILED;
-}
-
 function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
@@ -141,29 +148,6 @@ function payloadOf(value: unknown): Uint8Array | undefined {
     return binary.buffer.subarray(0, length);
   }
   return undefined;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        new CachierError(
-          'CACHIER_MONGODB_TIMEOUT',
-          `MongoDB did not complete ${what} within ${ms} ms (MongoCore operationTimeoutMs)`,
-        ),
-      );
-    }, ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 let machine: string | undefined;
@@ -200,9 +184,12 @@ export class MongoCore implements Core {
   private readonly timeoutMs: number;
   private readonly driverReady: Promise<unknown>;
   private collectionPromise: Promise<CacheCollection> | undefined;
-  /** After the database proved unreachable, operations fail at once until this time. */
-  private unavailableUntil = 0;
-  private unavailableError: unknown;
+  /** While set, the breaker is open: operations fail at once until this time, then one probes. */
+  private openUntil: number | undefined;
+  /** The connection failure that opened the breaker. */
+  private openedBy: unknown;
+  /** A probe is in flight: the others keep failing fast until it settles. */
+  private probing = false;
 
   constructor(options: MongoCoreOptions) {
     if (options === null || typeof options !== 'object') {
@@ -250,12 +237,12 @@ export class MongoCore implements Core {
   }
 
   async get(name: string, key: string): Promise<StoredEntry | undefined> {
-    const doc = await this.run('a read', (c) =>
+    const doc = await this.run('a read', (c, o) =>
       c.findOne(
         { name, key },
         {
           projection: { _id: 0, value: 1, calculatedAt: 1, formatVersion: 1 },
-          maxTimeMS: this.timeoutMs,
+          ...o,
         },
       ),
     );
@@ -292,8 +279,8 @@ export class MongoCore implements Core {
     // `$set` keeps any claim on the document: the owner releases it after storing.
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.run('a write', (c) =>
-          c.updateOne({ name, key }, update, { upsert: true, maxTimeMS: this.timeoutMs }),
+        await this.run('a write', (c, o) =>
+          c.updateOne({ name, key }, update, { upsert: true, ...o }),
         );
         return;
       } catch (error) {
@@ -307,7 +294,7 @@ export class MongoCore implements Core {
     const owner = newOwnerId();
     let doc: Document | null;
     try {
-      doc = await this.run('a claim', (c) =>
+      doc = await this.run('a claim', (c, o) =>
         c.findOneAndUpdate(
           {
             name,
@@ -333,7 +320,7 @@ export class MongoCore implements Core {
             upsert: true,
             returnDocument: 'after',
             projection: { _id: 0, claim: 1 },
-            maxTimeMS: this.timeoutMs,
+            ...o,
           },
         ),
       );
@@ -351,61 +338,49 @@ export class MongoCore implements Core {
 
   async delete(name: string, key: string): Promise<void> {
     // As in clear: strip the value, so that a running owner keeps its claim.
-    await this.run('a delete', (c) =>
-      c.updateOne({ name, key }, { $unset: VALUE_FIELDS }, { maxTimeMS: this.timeoutMs }),
-    );
-    await this.run('a delete', (c) =>
-      c.deleteOne({ name, key, ...EMPTY_DOCUMENT }, { maxTimeMS: this.timeoutMs }),
-    );
+    await this.run('a delete', (c, o) => c.updateOne({ name, key }, { $unset: VALUE_FIELDS }, o));
+    await this.run('a delete', (c, o) => c.deleteOne({ name, key, ...EMPTY_DOCUMENT }, o));
   }
 
   async clear(name: string): Promise<void> {
     // Strip values rather than delete documents, so that running owners keep their claims
     // (deleting them would let a second caller calculate the same key).
-    await this.run('a clear', (c) =>
-      c.updateMany({ name }, { $unset: VALUE_FIELDS }, { maxTimeMS: this.timeoutMs }),
-    );
+    await this.run('a clear', (c, o) => c.updateMany({ name }, { $unset: VALUE_FIELDS }, o));
     await this.dropEmptyDocuments(name);
   }
 
   async clearClaims(name: string): Promise<void> {
-    await this.run('a claim clear', (c) =>
-      c.updateMany(
-        { name, claim: { $exists: true } },
-        { $unset: { claim: '' } },
-        { maxTimeMS: this.timeoutMs },
-      ),
+    await this.run('a claim clear', (c, o) =>
+      c.updateMany({ name, claim: { $exists: true } }, { $unset: { claim: '' } }, o),
     );
     await this.dropEmptyDocuments(name);
   }
 
   async deleteStale(name: string, calculatedBefore: number): Promise<void> {
-    await this.run('a stale-entry cleanup', (c) =>
+    await this.run('a stale-entry cleanup', (c, o) =>
       c.updateMany(
         { name, calculatedAt: { $lt: new Date(calculatedBefore) } },
         { $unset: VALUE_FIELDS },
-        { maxTimeMS: this.timeoutMs },
+        o,
       ),
     );
     await this.dropEmptyDocuments(name);
   }
 
   async names(): Promise<string[]> {
-    const names = await this.run('a listing', (c) =>
-      c.distinct('name', {}, { maxTimeMS: this.timeoutMs }),
-    );
+    const names = await this.run('a listing', (c, o) => c.distinct('name', {}, o));
     return names.filter((name): name is string => typeof name === 'string').sort();
   }
 
   /** Lists `name`'s entries; the server measures each value (`$binarySize`), so none is read. */
   async *list(name: string): AsyncIterable<EntryInfo> {
-    const docs = await this.run('a listing', (c) =>
+    const docs = await this.run('a listing', (c, o) =>
       c
         .find(
           { name, value: { $exists: true }, formatVersion: DOCUMENT_FORMAT_VERSION },
           {
             projection: { _id: 0, key: 1, calculatedAt: 1, size: { $binarySize: '$value' } },
-            maxTimeMS: this.timeoutMs,
+            ...o,
           },
         )
         .toArray(),
@@ -422,68 +397,105 @@ export class MongoCore implements Core {
   }
 
   private async renew(name: string, key: string, owner: string): Promise<boolean> {
-    const result = await this.run('a lease renewal', (c) =>
+    const result = await this.run('a lease renewal', (c, o) =>
       c.updateOne(
         { name, key, 'claim.owner': owner },
         [{ $set: { 'claim.expiresAt': { $add: ['$$NOW', this.leaseMs] } } }],
-        { maxTimeMS: this.timeoutMs },
+        o,
       ),
     );
     return result.matchedCount > 0;
   }
 
   private async release(name: string, key: string, owner: string): Promise<void> {
-    const doc = await this.run('a claim release', (c) =>
+    const doc = await this.run('a claim release', (c, o) =>
       c.findOneAndUpdate(
         { name, key, 'claim.owner': owner },
         { $unset: { claim: '' } },
         {
           returnDocument: 'after',
           projection: { _id: 0, calculatedAt: 1 },
-          maxTimeMS: this.timeoutMs,
+          ...o,
         },
       ),
     );
     if (!doc) return; // lost meanwhile (cleared or taken over): nothing of ours to drop
     if (doc.calculatedAt === undefined) {
       // Released without a value (the function failed): drop the empty document.
-      await this.run('a claim release', (c) =>
-        c.deleteOne({ name, key, ...EMPTY_DOCUMENT }, { maxTimeMS: this.timeoutMs }),
-      );
+      await this.run('a claim release', (c, o) => c.deleteOne({ name, key, ...EMPTY_DOCUMENT }, o));
     }
   }
 
   /** Deletes documents of `name` left with neither a value nor a claim. */
   private async dropEmptyDocuments(name: string): Promise<void> {
-    await this.run('a cleanup', (c) =>
-      c.deleteMany({ name, ...EMPTY_DOCUMENT }, { maxTimeMS: this.timeoutMs }),
-    );
+    await this.run('a cleanup', (c, o) => c.deleteMany({ name, ...EMPTY_DOCUMENT }, o));
   }
 
   /**
    * Runs one database operation within `operationTimeoutMs` (mongetter and index build
-   * included). When the database proves unreachable, the next operations fail at once for
-   * a while instead of each waiting out its own timeout, and the mongetter is asked again.
+   * included). The driver gets the deadline too, as an AbortSignal (its per-operation
+   * cancellation; `timeoutMS` is a no-op in driver 7), so it closes the connection of an
+   * operation cachier gave up on instead of leaving it busy, and sends `maxTimeMS` so the
+   * server stops working on it.
+   *
+   * A breaker spares callers a database that cannot be reached: a connection-level failure
+   * (server selection, network, mongetter) makes operations fail at once for
+   * `max(1000, operationTimeoutMs)` ms; then one operation probes while the others still
+   * fail fast, and its outcome closes or reopens the breaker. A slow operation (a timeout)
+   * or a server error proves the database reachable, so it never opens the breaker:
+   * waiters keep polling a live claim instead of calculating the key themselves.
    */
-  private async run<T>(what: string, operation: (collection: CacheCollection) => Promise<T>) {
-    if (performance.now() < this.unavailableUntil) {
-      throw new CachierError(
-        'CACHIER_MONGODB_UNAVAILABLE',
-        `skipped ${what}: MongoDB was unreachable moments ago (${describeError(this.unavailableError)})`,
-        { cause: this.unavailableError },
-      );
+  private async run<T>(
+    what: string,
+    operation: (collection: CacheCollection, options: OperationOptions) => Promise<T>,
+  ): Promise<T> {
+    let probe = false;
+    if (this.openUntil !== undefined) {
+      if (this.probing || performance.now() < this.openUntil) throw this.skipped(what);
+      this.probing = probe = true;
     }
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new CachierError(
+          'CACHIER_MONGODB_TIMEOUT',
+          `MongoDB did not complete ${what} within ${this.timeoutMs} ms (MongoCore operationTimeoutMs)`,
+        );
+        controller.abort(error);
+        reject(error);
+      }, this.timeoutMs);
+    });
+    const options: OperationOptions = { maxTimeMS: this.timeoutMs, signal: controller.signal };
     try {
-      return await withTimeout(this.collection().then(operation), this.timeoutMs, what);
+      const result = await Promise.race([
+        this.collection().then((collection) => operation(collection, options)),
+        deadline,
+      ]);
+      this.openUntil = undefined;
+      return result;
     } catch (error) {
-      if (isUnavailable(error)) {
+      if (isConnectionFailure(error)) {
         // A monotonic clock: a wall clock stepping back must not stretch the pause.
-        this.unavailableUntil = performance.now() + Math.max(1000, this.timeoutMs);
-        this.unavailableError = error;
+        this.openUntil = performance.now() + Math.max(1000, this.timeoutMs);
+        this.openedBy = error;
         this.collectionPromise = undefined;
+      } else if (probe) {
+        this.openUntil = undefined; // slow or refused, but reachable
       }
       throw error;
+    } finally {
+      clearTimeout(timer);
+      if (probe) this.probing = false;
     }
+  }
+
+  private skipped(what: string): CachierError {
+    return new CachierError(
+      'CACHIER_MONGODB_UNAVAILABLE',
+      `skipped ${what}: MongoDB was unreachable moments ago (${describeError(this.openedBy)})`,
+      { cause: this.openedBy },
+    );
   }
 
   /** The collection, with its unique index ensured; a failure is not cached. */

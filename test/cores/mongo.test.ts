@@ -1,14 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import net from 'node:net';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Binary, type Collection, type Db, type Document, MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MongoCore } from '../../src/index.js';
+import { type MongoTestServer, startMongoTestServer } from '../support/mongoTestServer.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** An entry whose bytes spell `text`. */
 const entry = (text: string, calculatedAt = Date.now()) => ({
@@ -24,35 +20,9 @@ interface Server {
   close(): Promise<void>;
 }
 
-/**
- * The wire test server in its own process: the clock tests fake this process's clock,
- * which must not move the server's `$$NOW`.
- */
-async function startChildServer(): Promise<Server> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/support/mongoTestServerMain.ts'],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const exited = once(child, 'exit');
-  const lines = createInterface({ input: child.stdout! });
-  const uri = await Promise.race([
-    once(lines, 'line').then(([line]) => String(line)),
-    exited.then(() => {
-      throw new Error('the MongoDB test server exited before printing its URI');
-    }),
-  ]);
-  return {
-    uri,
-    close: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 const targets: { label: string; start: () => Promise<Server> }[] = [
-  { label: 'the wire test server', start: startChildServer },
+  // In its own process: the clock tests fake this process's clock, not the server's $$NOW.
+  { label: 'the wire test server', start: startMongoTestServer },
 ];
 const realUri = process.env.CACHIER_TEST_MONGODB_URI;
 if (realUri) {
@@ -396,7 +366,6 @@ describe('MongoCore without a usable database', () => {
   });
 
   it('calls the mongetter lazily, and again after it failed', async () => {
-    const { startMongoTestServer } = await import('../support/mongoTestServer.js');
     const server = await startMongoTestServer();
     const client = new MongoClient(server.uri);
     try {
@@ -420,6 +389,120 @@ describe('MongoCore without a usable database', () => {
       await core.set('f', 'k', entry('v'));
       expect(text(await core.get('f', 'k'))?.text).toBe('v');
       expect(asked).toBe(2);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+});
+
+describe('MongoCore under a slow or stalled server', () => {
+  let server: MongoTestServer;
+  let client: MongoClient;
+  let collection: Collection<Document>;
+
+  beforeAll(async () => {
+    server = await startMongoTestServer();
+    client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 2000 });
+    collection = client.db('slow').collection('cache');
+  });
+
+  afterEach(async () => {
+    await server.delayReplies(0);
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await server?.close();
+  });
+
+  it('a slow read times out but does not make the core skip the database: a live claim is still seen', async () => {
+    const owner = new MongoCore({ mongetter: () => collection });
+    const waiter = new MongoCore({ mongetter: () => collection, operationTimeoutMs: 300 });
+    const claim = await owner.tryClaim('f', 'slow');
+    expect(claim).toBeDefined();
+    expect(await waiter.get('f', 'slow')).toBeUndefined();
+    await server.delayReplies(1000);
+    await expect(waiter.get('f', 'slow')).rejects.toMatchObject({
+      code: 'CACHIER_MONGODB_TIMEOUT',
+    });
+    await server.delayReplies(0);
+    // The next poll goes to the database again and finds the owner still at work.
+    expect(await waiter.tryClaim('f', 'slow')).toBeUndefined();
+    await owner.set('f', 'slow', entry('done'));
+    await claim?.release();
+    expect(text(await waiter.get('f', 'slow'))?.text).toBe('done');
+  });
+
+  it('cancels what it gives up on: the connection is freed, and client.close() returns on a stalled server', async () => {
+    // One connection, so an operation left running would block every later one.
+    const stalled = new MongoClient(server.uri, {
+      serverSelectionTimeoutMS: 2000,
+      connectTimeoutMS: 500,
+      maxPoolSize: 1,
+    });
+    const core = new MongoCore({
+      mongetter: () => stalled.db('slow').collection('stalled'),
+      operationTimeoutMs: 300,
+    });
+    await core.set('f', 'k', entry('v'));
+    await server.delayReplies('never');
+    await expect(core.get('f', 'k')).rejects.toMatchObject({ code: 'CACHIER_MONGODB_TIMEOUT' });
+    await server.delayReplies(0);
+    expect(text(await core.get('f', 'k'))?.text).toBe('v');
+    await server.delayReplies('never');
+    await expect(core.get('f', 'k')).rejects.toMatchObject({ code: 'CACHIER_MONGODB_TIMEOUT' });
+    const closed = await Promise.race([
+      stalled.close().then(() => 'closed'),
+      sleep(10_000).then(() => 'still waiting for the stalled operation'),
+    ]);
+    expect(closed).toBe('closed');
+  });
+});
+
+describe('MongoCore breaker', () => {
+  it('opens on a connection failure, then lets one probe through while the others fail fast', async () => {
+    const server = await startMongoTestServer();
+    const client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 2000 });
+    let down = true;
+    let asked = 0;
+    const core = new MongoCore({
+      mongetter: () => {
+        asked++;
+        if (down) throw new Error('database is down');
+        return client.db('breaker').collection('cache');
+      },
+      operationTimeoutMs: 500,
+    });
+    const codes = (results: PromiseSettledResult<unknown>[]) =>
+      results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code));
+    try {
+      await expect(core.get('f', 'k')).rejects.toMatchObject({ code: 'CACHIER_MONGETTER_FAILED' });
+      await expect(core.get('f', 'k')).rejects.toMatchObject({
+        code: 'CACHIER_MONGODB_UNAVAILABLE',
+      });
+      expect(asked).toBe(1);
+      await sleep(1100);
+      // Half-open: one operation probes the (still failing) database; the others fail fast.
+      const probing = await Promise.allSettled([
+        core.get('f', 'a'),
+        core.get('f', 'b'),
+        core.tryClaim('f', 'c'),
+      ]);
+      expect(codes(probing).sort()).toEqual([
+        'CACHIER_MONGETTER_FAILED',
+        'CACHIER_MONGODB_UNAVAILABLE',
+        'CACHIER_MONGODB_UNAVAILABLE',
+      ]);
+      expect(asked).toBe(2);
+      down = false;
+      await sleep(1100);
+      const recovering = await Promise.allSettled([core.get('f', 'a'), core.get('f', 'b')]);
+      expect(codes(recovering).sort()).toEqual(['CACHIER_MONGODB_UNAVAILABLE', 'ok']);
+      // The probe succeeded: the breaker is closed again.
+      const after = await Promise.allSettled([core.get('f', 'a'), core.get('f', 'b')]);
+      expect(codes(after)).toEqual(['ok', 'ok']);
+      expect(asked).toBe(3);
     } finally {
       await client.close();
       await server.close();

@@ -1,30 +1,28 @@
 /**
  * An in-memory MongoDB wire-protocol server for tests, speaking to the real `mongodb` driver.
  * It answers as a standalone server, enforces unique indexes like MongoDB (E11000 errors),
- * and rejects every command it does not implement with CommandNotFound (code 59).
+ * and rejects every command it does not implement with CommandNotFound (code 59). It
+ * implements only what MongoCore and its tests make the driver send: the handshake, ping,
+ * endSessions, index commands, insert/update/delete/findAndModify, find with cursors,
+ * distinct, aggregate (countDocuments) and dropDatabase.
  * Every command runs synchronously from decode to reply, so no other request can interleave
  * with a read-modify-write (findAndModify is atomic by construction).
  */
-import net from 'node:net';
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Binary, BSON, type Document, Long, ObjectId } from 'bson';
 import { Aggregator, Context, find as mingoFind, update as mingoUpdate, Query } from 'mingo';
 import { evalExpr } from 'mingo/core';
 import type { ExpressionOperator } from 'mingo/types';
 import {
-  decodeMessage,
   encodeMsgReply,
   encodeOpReply,
-  FrameReader,
   MSG_MORE_TO_COME,
   OP_QUERY,
   type WireMessage,
 } from './mongoWire.js';
-
-export interface MongoTestServer {
-  uri: string;
-  port: number;
-  close(): Promise<void>;
-}
 
 class CommandError extends Error {
   constructor(
@@ -414,20 +412,6 @@ interface ServerCursor {
   docs: Document[];
 }
 
-const GENERIC_FIELDS = new Set([
-  '$db',
-  'lsid',
-  '$clusterTime',
-  '$readPreference',
-  'readConcern',
-  'writeConcern',
-  'comment',
-  'maxTimeMS',
-  'apiVersion',
-  'apiStrict',
-  'apiDeprecationErrors',
-]);
-
 const asNumber = (value: unknown, fallback: number): number =>
   typeof value === 'number' ? value : value instanceof Long ? value.toNumber() : fallback;
 
@@ -451,7 +435,8 @@ function projectOne(doc: Document, projection: unknown): Document {
   return projected && '_id' in projected ? withIdFirst(projected) : (projected ?? {});
 }
 
-class Engine {
+/** The command engine: one in-memory deployment. Served by mongoTestServerMain.ts. */
+export class Engine {
   private readonly dbs = new Map<string, Map<string, Collection>>();
   private readonly cursors = new Map<string, ServerCursor>();
   private nextCursorId = 1;
@@ -508,37 +493,7 @@ class Engine {
     isMaster: (_cmd, _db, id) => this.hello(id, true),
     ismaster: (_cmd, _db, id) => this.hello(id, true),
     ping: () => ({ ok: 1 }),
-    buildInfo: () => ({
-      version: '7.0.0',
-      gitVersion: 'cachier-test-server',
-      versionArray: [7, 0, 0, 0],
-      bits: 64,
-      maxBsonObjectSize: MAX_BSON_SIZE,
-      ok: 1,
-    }),
     endSessions: () => ({ ok: 1 }),
-    killAllSessions: () => ({ ok: 1 }),
-
-    create: (cmd, db) => {
-      const extra = Object.keys(cmd).find((k) => k !== 'create' && !GENERIC_FIELDS.has(k));
-      if (extra) throw badValue(`the test server does not support create option '${extra}'`);
-      const existing = this.collection(db, cmd.create);
-      if (existing) {
-        throw new CommandError(48, 'NamespaceExists', `Collection ${existing.ns} already exists.`);
-      }
-      this.collection(db, cmd.create, true);
-      return { ok: 1 };
-    },
-
-    drop: (cmd, db) => {
-      const coll = this.collection(db, cmd.drop);
-      if (!coll) throw new CommandError(26, 'NamespaceNotFound', 'ns not found');
-      this.dbs.get(db)?.delete(cmd.drop);
-      for (const [id, cursor] of this.cursors) {
-        if (cursor.ns === coll.ns) this.cursors.delete(id);
-      }
-      return { nIndexesWas: coll.indexes.length, ns: coll.ns, ok: 1 };
-    },
 
     dropDatabase: (_cmd, db) => {
       this.dbs.delete(db);
@@ -546,29 +501,6 @@ class Engine {
         if (cursor.ns.startsWith(`${db}.`)) this.cursors.delete(id);
       }
       return { dropped: db, ok: 1 };
-    },
-
-    listCollections: (cmd, db) => {
-      const infos = [...(this.dbs.get(db)?.keys() ?? [])].map((name) => ({
-        name,
-        type: 'collection',
-        options: {},
-        info: { readOnly: false },
-        idIndex: { v: 2, key: { _id: 1 }, name: '_id_' },
-      }));
-      const listed = mingoFind(
-        infos,
-        isPlainObject(cmd.filter) ? cmd.filter : {},
-      ).all() as Document[];
-      const docs = cmd.nameOnly ? listed.map(({ name, type }) => ({ name, type })) : listed;
-      return this.cursorReply(`${db}.$cmd.listCollections`, docs, cmd.cursor?.batchSize);
-    },
-
-    listDatabases: (cmd) => {
-      const databases = [...this.dbs]
-        .filter(([, collections]) => collections.size > 0)
-        .map(([name]) => (cmd.nameOnly ? { name } : { name, sizeOnDisk: 0, empty: false }));
-      return { databases, totalSize: 0, ok: 1 };
     },
 
     createIndexes: (cmd, db) => {
@@ -771,14 +703,6 @@ class Engine {
       };
     },
 
-    count: (cmd, db) => {
-      const docs = this.collection(db, cmd.count)?.match(cmd.query) ?? [];
-      let n = Math.max(0, docs.length - asNumber(cmd.skip, 0));
-      const limit = Math.abs(asNumber(cmd.limit, 0));
-      if (limit !== 0) n = Math.min(n, limit);
-      return { n, ok: 1 };
-    },
-
     distinct: (cmd, db) => {
       if (typeof cmd.key !== 'string') throw failedToParse("'key' must be a string");
       const seen = new Map<string, unknown>();
@@ -900,60 +824,72 @@ class Engine {
 }
 
 // ---------------------------------------------------------------------------------------------
-// TCP server
+// Starting it
 
-/** Starts a MongoDB wire-protocol test server on 127.0.0.1 at a free port (port 0). */
-export async function startMongoTestServer(
-  options: { port?: number } = {},
-): Promise<MongoTestServer> {
-  const engine = new Engine();
-  const sockets = new Set<net.Socket>();
-  let nextConnectionId = 1;
+/** A running test server (in a child process) and its control hook. */
+export interface MongoTestServer {
+  /** `mongodb://127.0.0.1:PORT`. */
+  uri: string;
+  port: number;
+  /**
+   * A slow or stalled database: holds every command reply (handshakes and heartbeats aside)
+   * for `ms` milliseconds, or with `'never'` drops every reply, handshakes included, as a
+   * hung server would. `0` restores prompt replies for later commands. The command itself
+   * still runs at once, as on a server whose replies are late.
+   */
+  delayReplies(ms: number | 'never'): Promise<void>;
+  /** Stops the server process; its connections drop. */
+  close(): Promise<void>;
+}
 
-  const server = net.createServer((socket) => {
-    const connectionId = nextConnectionId++;
-    const reader = new FrameReader();
-    sockets.add(socket);
-    socket.setNoDelay(true);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {
-      // Clients reset connections abruptly (e.g. client.close() after endSessions): not an error.
-    });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        for (const frame of reader.push(chunk)) {
-          const message = decodeMessage(frame);
-          if (!message) {
-            socket.destroy(); // an op code this server (like MongoDB 6+) does not speak
-            return;
-          }
-          const reply = engine.reply(message, connectionId);
-          if (reply && !socket.destroyed) socket.write(reply);
-        }
-      } catch {
-        socket.destroy(); // malformed framing: MongoDB closes the connection too
-      }
-    });
+/** What the server process and its parent say to each other over IPC. */
+export type ServerMessage = { uri: string } | { delayed: number | 'never' };
+export type ParentMessage = { delayReplies: number | 'never' };
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Starts the MongoDB wire-protocol test server, the one way every test, example and
+ * benchmark starts it: in its own process (mongoTestServerMain.ts), so that a test that
+ * fakes its clock or blocks its event loop never moves the server's `$$NOW` or stalls its
+ * replies. The process exits when its parent does; it does not keep the parent alive.
+ */
+export async function startMongoTestServer(): Promise<MongoTestServer> {
+  const child: ChildProcess = fork(join(root, 'test/support/mongoTestServerMain.ts'), [], {
+    cwd: root,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as net.AddressInfo;
-
+  const exited = once(child, 'exit');
+  const first = await Promise.race([
+    once(child, 'message').then(([message]) => message as ServerMessage),
+    exited.then(() => {
+      throw new Error('the MongoDB test server exited before it listened');
+    }),
+  ]);
+  if (!('uri' in first)) throw new Error('the MongoDB test server did not say its URI');
+  child.unref();
+  child.channel?.unref();
+  const { uri } = first;
   let closing: Promise<void> | undefined;
   return {
-    uri: `mongodb://127.0.0.1:${port}`,
-    port,
+    uri,
+    port: Number(new URL(uri).port),
+    async delayReplies(ms) {
+      child.channel?.ref();
+      try {
+        const acknowledged = once(child, 'message');
+        child.send({ delayReplies: ms } satisfies ParentMessage);
+        await acknowledged;
+      } finally {
+        child.channel?.unref();
+      }
+    },
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
+      closing ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        await exited;
+      })();
       return closing;
     },
   };
