@@ -259,7 +259,9 @@ describe('fixed when a wrapper is made', () => {
     setDefaultParams({ cacheDir: second });
     expect(dirname(cached.cacheDpath() ?? '')).toBe(first);
     expect(await cached(1)).toBe(2);
-    expect(readdirSync(cached.cacheDpath() ?? '').filter((f) => /^[0-9a-f]{64}$/.test(f))).toHaveLength(1);
+    expect(
+      readdirSync(cached.cacheDpath() ?? '').filter((f) => /^[0-9a-f]{64}$/.test(f)),
+    ).toHaveLength(1);
     expect(existsSync(second)).toBe(false);
   });
 

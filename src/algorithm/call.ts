@@ -2,7 +2,7 @@ import type { AnyCore, ValueEntry } from '../cores/contract.js';
 import { isCachingEnabled } from '../defaults.js';
 import { CachierError } from '../errors.js';
 import { type CachierEvent, type CachierEventListener, formatEvent } from '../events.js';
-import { defaultKey, encodeArgs, keyFromHashArgs, sha256Hex } from '../keys.js';
+import { cacheKey, publicKey } from '../keys.js';
 import { type CachierMetrics, MetricsRecorder } from '../ops/metrics.js';
 import type { ResolvedCallOptions } from '../options.js';
 import { OncePerCodeWarner } from '../warnings.js';
@@ -50,15 +50,6 @@ interface Running {
 
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as PromiseLike<T> | undefined)?.then === 'function';
-}
-
-/** Memory-core keys: short encodings are used as they are, long ones hashed to bound memory. */
-const RAW_KEY_LIMIT = 200;
-
-/** The SHA-256 key a raw memory-core key stands for: events never show argument data. */
-function publicKey(rawKey: string): string {
-  const body = rawKey.slice(1);
-  return rawKey[0] === 'r' || rawKey[0] === 'h' ? sha256Hex(body) : body;
 }
 
 /**
@@ -247,16 +238,7 @@ export class CallAlgorithm {
   }
 
   private keyFor(self: unknown, args: unknown[]): string {
-    const { hashArgs } = this.settings;
-    if (hashArgs) {
-      const custom = hashArgs(args, self);
-      if (!this.rawKeys) return keyFromHashArgs(custom);
-      if (typeof custom !== 'string') keyFromHashArgs(custom); // throws the named TypeError
-      return custom.length <= RAW_KEY_LIMIT ? `h${custom}` : `H${sha256Hex(custom)}`;
-    }
-    if (!this.rawKeys) return defaultKey(args);
-    const encoded = encodeArgs(args);
-    return encoded.length <= RAW_KEY_LIMIT ? `r${encoded}` : `R${sha256Hex(encoded)}`;
+    return cacheKey(args, self, this.settings.hashArgs, this.rawKeys);
   }
 
   /** The wrapper's counts and latencies; all zero while metrics are off. */
@@ -423,13 +405,26 @@ export class CallAlgorithm {
     const name = this.settings.name;
     const clock = this.settings.clock;
     const deadline = policy.waitMs > 0 ? clock.now() + policy.waitMs : Number.POSITIVE_INFINITY;
+    let seenHeld = false;
+    let slowSince: number | undefined;
     for (let attempt = 0; ; attempt++) {
       const claim = await this.store.claim(key, report);
-      if (claim === 'failed') return this.calculate(call, undefined, false);
-      if (claim !== 'held') {
+      if (claim === 'failed' || claim === 'slow') {
+        // A slow store while another owner's claim is known: keep waiting for a lease's
+        // time rather than calculate the key a second time. Any other failure: fail open.
+        const now = clock.now();
+        slowSince ??= now;
+        const patience = this.settings.core.leaseMs ?? 0;
+        if (claim === 'failed' || !seenHeld || now - slowSince >= patience) {
+          return this.calculate(call, undefined, false);
+        }
+      } else {
+        slowSince = undefined;
+      }
+      if (typeof claim === 'object') {
         // Another owner may have stored the value between our read and our claim.
         const stored = await this.freshEntry(call);
-        if (attempt > 0) {
+        if (seenHeld) {
           report?.({
             type: 'wait-end',
             name,
@@ -443,7 +438,8 @@ export class CallAlgorithm {
         }
         return this.calculate(call, claim, false);
       }
-      if (attempt === 0) report?.({ type: 'wait', name, key, on: 'other-owner' });
+      if (!seenHeld) report?.({ type: 'wait', name, key, on: 'other-owner' });
+      seenHeld = true;
       const stored = await this.freshEntry(call);
       if (stored) {
         report?.({ type: 'wait-end', name, key, reason: 'value-arrived' });
@@ -492,7 +488,7 @@ export class CallAlgorithm {
     this.refreshing.set(key, token);
     const refresh = async () => {
       const claim: ClaimAttempt = await this.store.claim(key, report);
-      if (claim === 'failed') return;
+      if (claim === 'failed' || claim === 'slow') return;
       if (claim === 'held') {
         report?.({ type: 'refresh-skipped', name, key, reason: 'claimed-elsewhere' });
         return;
@@ -528,7 +524,7 @@ export class CallAlgorithm {
   /** Step 6: run the function (renewing the claim meanwhile), store, release. */
   private async calculate(
     call: Call,
-    claim: Exclude<ClaimAttempt, 'held' | 'failed'> | undefined,
+    claim: Exclude<ClaimAttempt, string> | undefined,
     background: boolean,
   ): Promise<unknown> {
     const { key, report } = call;

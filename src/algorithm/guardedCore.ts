@@ -15,8 +15,17 @@ import type { ValueCodec } from './tempCodec.js';
 /** Receives one call's events (undefined when nobody listens: no event is built then). */
 export type Report = ((event: CachierEvent) => void) | undefined;
 
-/** The outcome of a claim attempt: held by us, held by another owner, or the store failed. */
-export type ClaimAttempt = Claim | 'held' | 'failed';
+/**
+ * The outcome of a claim attempt: held by us, held by another owner, the store merely
+ * timed out (`'slow'`), or it failed.
+ */
+export type ClaimAttempt = Claim | 'held' | 'slow' | 'failed';
+
+/** A core's operation that only timed out: the store is slow, not gone (see the contract). */
+function isTimeout(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.endsWith('_TIMEOUT');
+}
 
 /** What became of a value the algorithm tried to store. */
 export type WriteOutcome = 'stored' | NotStoredReason;
@@ -125,7 +134,7 @@ export class GuardedCore {
       return (await this.core.tryClaim(this.name, key)) ?? 'held';
     } catch (error) {
       this.failed(key, 'claim', error, report);
-      return 'failed';
+      return isTimeout(error) ? 'slow' : 'failed';
     }
   }
 

@@ -126,7 +126,10 @@ export interface EntryInfo {
  * an instance as `backend`. Methods reject on store failures; cachier turns each failure
  * into one warning and still returns the function's value. A damaged entry is reported by
  * throwing {@link CorruptEntryError} from `get` (a miss, then replaced); an entry this core
- * cannot read because a later release wrote it is simply `undefined`.
+ * cannot read because a later release wrote it is simply `undefined`. An operation that
+ * only timed out (the store is slow, not gone) should reject with an error whose `code`
+ * ends in `_TIMEOUT` (e.g. `CACHIER_MONGODB_TIMEOUT`): a caller waiting on another
+ * owner's claim then keeps waiting instead of calculating too.
  *
  * @example
  * class MapCore implements Core {

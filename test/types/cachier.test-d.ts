@@ -5,6 +5,7 @@
 import type { Duration } from 'date-fns';
 import { describe, expectTypeOf, it } from 'vitest';
 import {
+  type AnyCore,
   type Backend,
   type CacheApi,
   type CachedCall,
@@ -12,7 +13,6 @@ import {
   type CachierEvent,
   type CachierOptions,
   type CallOptions,
-  type AnyCore,
   cacheOf,
   cachier,
   type DefaultParams,
