@@ -36,6 +36,7 @@ export type {
 } from './events.js';
 export type { CachierMetrics, LatencySummary } from './ops/metrics.js';
 export type { Backend, CachierOptions, CallOptions, DefaultParams } from './options.js';
+export type { Serializer, ValueCodec } from './valueCodec.js';
 export type { WarningCode } from './warnings.js';
 export type {
   AnyFunction,

@@ -5,6 +5,7 @@ import { BACKEND_NAMES, type BackendName } from './cores/registry.js';
 import { type DurationInput, describe, toMilliseconds } from './durations.js';
 import type { CachierEventListener } from './events.js';
 import { parseSize } from './sizes.js';
+import type { Serializer } from './valueCodec.js';
 
 /**
  * Which store a wrapper uses: a built-in core by name, or any {@link Core} object.
@@ -127,6 +128,23 @@ export interface CachierOptions<
    */
   clock?: Clock;
   /**
+   * Turns results into bytes and back instead of node:v8, for results node:v8 would not give
+   * back as they were (class instances, for example): those are otherwise returned but not
+   * stored. Fixed when the wrapper is made. Entries written with node:v8 are misses for a
+   * custom serializer and the other way round; after switching from one custom serializer
+   * to another, change `name` or clear the cache.
+   * @default node:v8, refusing values it would change
+   * @example
+   * superjson.registerClass(Invoice);
+   * cachier(loadInvoice, {
+   *   serializer: {
+   *     serialize: (value) => Buffer.from(superjson.stringify(value)),
+   *     deserialize: (bytes) => superjson.parse(Buffer.from(bytes).toString()),
+   *   },
+   * });
+   */
+  serializer?: Serializer;
+  /**
    * Receives every cache decision as a typed event (hits, misses, waits, store errors):
    * for metrics and logs.
    * @example cachier(fn, { onEvent: (e) => metrics.count(e.type) })
@@ -213,6 +231,7 @@ const OPTION_NAMES = [
   'allowNone',
   'hashArgs',
   'entrySizeLimit',
+  'serializer',
   'onEvent',
   'shouldCache',
   'clock',
@@ -287,6 +306,21 @@ function validateCommon(options: Record<string, unknown>): void {
     toMilliseconds(options.waitForCalcTimeout, 'waitForCalcTimeout');
   }
   if (options.entrySizeLimit !== undefined) parseSize(options.entrySizeLimit, 'entrySizeLimit');
+  if (options.serializer !== undefined) checkSerializer(options.serializer);
+}
+
+function checkSerializer(serializer: unknown): void {
+  if (serializer === null || typeof serializer !== 'object') {
+    throw new TypeError(
+      `cachier: serializer must be an object with serialize and deserialize functions, got ${describe(serializer)}`,
+    );
+  }
+  for (const method of ['serialize', 'deserialize'] as const) {
+    const fn: unknown = (serializer as Record<string, unknown>)[method];
+    if (typeof fn !== 'function') {
+      throw new TypeError(`cachier: serializer.${method} must be a function, got ${describe(fn)}`);
+    }
+  }
 }
 
 /** Validates a wrapper's options at wrap time; every message names the option. */

@@ -24,7 +24,9 @@ export function serializeValue(value: unknown): Buffer {
   try {
     return serialize(value);
   } catch (error) {
-    throw new SerializationError(`cachier cannot store this result: ${(error as Error).message}`, {
+    // Not node:v8's message: it quotes the value (`Unserializable host object: {...}`).
+    const kind = error instanceof Error ? error.name : typeof error;
+    throw new SerializationError(`cachier cannot store this result: node:v8 threw ${kind}`, {
       cause: error,
     });
   }

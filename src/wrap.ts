@@ -1,6 +1,5 @@
 import { CallAlgorithm } from './algorithm/call.js';
 import { systemClock } from './algorithm/clock.js';
-import { makeValueCodec } from './algorithm/tempCodec.js';
 import { resolveCore } from './cores/registry.js';
 import { currentDefaults } from './defaults.js';
 import type { CachierMetrics } from './ops/metrics.js';
@@ -12,6 +11,7 @@ import {
   resolveCallOptions,
   validateOptions,
 } from './options.js';
+import { makeValueCodec } from './valueCodec.js';
 
 /**
  * Any function cachier can wrap: sync or async, with or without a `this` parameter.
@@ -165,7 +165,7 @@ export function planWrapper(fn: AnyFunction, valid: CachierOptions): (name: stri
   const hashArgs = (valid.hashArgs ?? params.hashArgs) as
     | ((args: unknown[], self: unknown) => string)
     | undefined;
-  const codec = makeValueCodec();
+  const codec = makeValueCodec(valid.serializer ?? params.serializer);
   return (name) => ({
     name,
     algorithm: new CallAlgorithm({

@@ -12,6 +12,7 @@ const VALID_OPTIONS = [
   'allowNone',
   'hashArgs',
   'entrySizeLimit',
+  'serializer',
   'onEvent',
   'shouldCache',
   'clock',

@@ -5,6 +5,7 @@ import { type CachierEvent, type CachierEventListener, formatEvent } from '../ev
 import { cacheKey, publicKey } from '../keys.js';
 import { type CachierMetrics, MetricsRecorder } from '../ops/metrics.js';
 import type { ResolvedCallOptions } from '../options.js';
+import type { ValueCodec } from '../valueCodec.js';
 import { OncePerCodeWarner } from '../warnings.js';
 import type { Clock } from './clock.js';
 import { type ClaimAttempt, GuardedCore, type Report } from './guardedCore.js';
@@ -15,7 +16,6 @@ import {
   type Policy,
   withCallOverrides,
 } from './policy.js';
-import type { ValueCodec } from './tempCodec.js';
 import { waitForChange } from './waiting.js';
 
 /** Everything fixed when a wrapper is made. */

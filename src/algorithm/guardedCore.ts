@@ -8,9 +8,9 @@ import type {
 } from '../cores/contract.js';
 import { CorruptEntryError } from '../errors.js';
 import type { CachierEvent, NotStoredReason, StoreOperation } from '../events.js';
+import type { ValueCodec } from '../valueCodec.js';
 import type { OncePerCodeWarner } from '../warnings.js';
 import { signalLocalChange } from './localSignals.js';
-import type { ValueCodec } from './tempCodec.js';
 
 /** Receives one call's events (undefined when nobody listens: no event is built then). */
 export type Report = ((event: CachierEvent) => void) | undefined;

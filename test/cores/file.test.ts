@@ -26,7 +26,10 @@ import { MARKER_NAME } from '../../src/cores/fileNames.js';
 import { FolderWatchers } from '../../src/cores/folderWatcher.js';
 import { type CachierOptions, cachier, FileCore } from '../../src/index.js';
 import { defaultKey } from '../../src/keys.js';
-import { serializeValue } from '../../src/serialize.js';
+import { makeValueCodec } from '../../src/valueCodec.js';
+
+/** The bytes the algorithm stores for a value (the default codec, tag byte included). */
+const encodeValue = (value: unknown) => makeValueCodec().encode(value);
 
 const root = mkdtempSync(join(tmpdir(), 'cachier-file-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -64,7 +67,7 @@ function filesIn(folder: string): string[] {
 
 /** What the algorithm stores for `value` (v8 serialization), as the core's bytes. */
 function bytesOf(value: unknown): Uint8Array {
-  return new Uint8Array(serializeValue(value));
+  return new Uint8Array(encodeValue(value));
 }
 
 /** Every path under `dir`, relative to it. */
@@ -258,7 +261,7 @@ describe('reads', () => {
     'round-trips an entry file of exactly %d bytes',
     async (fileSize) => {
       // A one-byte string serializes to its characters plus a fixed overhead.
-      const overhead = serializeValue('x'.repeat(60_000)).byteLength - 60_000;
+      const overhead = encodeValue('x'.repeat(60_000)).byteLength - 60_000;
       const value = 'x'.repeat(fileSize - HEADER_BYTES - overhead);
       const core = new FileCore({ cacheDir: freshDir() });
       const { state, cached, folder } = counted(core, () => value);
@@ -394,7 +397,7 @@ describe('an unusable store never breaks the call', () => {
 describe('entrySizeLimit', () => {
   it('counts the serialized bytes of the value', async () => {
     const value = 'v'.repeat(5000);
-    const size = serializeValue(value).byteLength;
+    const size = encodeValue(value).byteLength;
     const core = new FileCore({ cacheDir: freshDir() });
     const atLimit = counted(core, () => value, { entrySizeLimit: size });
     const overLimit = counted(core, () => value, { entrySizeLimit: size - 1 });
@@ -410,7 +413,7 @@ describe('entrySizeLimit', () => {
   });
 
   it("reads '1KB' as 1024 serialized bytes", async () => {
-    const overhead = serializeValue('x'.repeat(1000)).byteLength - 1000;
+    const overhead = encodeValue('x'.repeat(1000)).byteLength - 1000;
     const core = new FileCore({ cacheDir: freshDir() });
     const { state, cached } = counted(core, (n: number) => 'x'.repeat(n - overhead), {
       entrySizeLimit: '1KB',

@@ -1,0 +1,173 @@
+import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
+import { CorruptEntryError, SerializationError } from './errors.js';
+import { findV8Loss } from './v8Fidelity.js';
+
+/**
+ * Turns results into bytes and back, in place of node:v8 (the default), for every core that
+ * stores bytes. Use one when results are class instances or other values node:v8 would not
+ * give back as they were (those are otherwise returned but not stored).
+ *
+ * `deserialize` receives exactly the bytes `serialize` returned; what it returns is what a
+ * hit returns. Either may throw: a throw in `serialize` means the result is returned but not
+ * stored, a throw in `deserialize` means the entry is treated as missing and replaced.
+ *
+ * @example
+ * import superjson from 'superjson';
+ * superjson.registerClass(Invoice);
+ * const serializer: Serializer = {
+ *   serialize: (value) => Buffer.from(superjson.stringify(value)),
+ *   deserialize: (bytes) => superjson.parse(Buffer.from(bytes).toString()),
+ * };
+ * const invoice = cachier(loadInvoice, { serializer });
+ */
+export interface Serializer {
+  /** Encodes a result that is about to be stored. */
+  serialize(value: unknown): Uint8Array;
+  /** Decodes bytes that `serialize` produced. */
+  deserialize(bytes: Uint8Array): unknown;
+}
+
+/**
+ * How the call algorithm turns values into stored bytes and back. Made once per wrapper by
+ * {@link makeValueCodec}.
+ */
+export interface ValueCodec {
+  /** Bytes to store; throws SerializationError for a value that must not be stored. */
+  encode(value: unknown): Uint8Array;
+  /**
+   * The stored value; throws CorruptEntryError for bytes it cannot read, including bytes
+   * written with another kind of serializer. The result may share memory with `bytes` (node:v8
+   * returns typed arrays as views of its input): pass bytes nothing else will reuse.
+   */
+  decode(bytes: Uint8Array): unknown;
+  /**
+   * For cores that keep values by reference (memory): throws SerializationError when `encode`
+   * would refuse the value for being changed by the round trip, so every core returns the same
+   * values. Does nothing with a custom serializer, whose choices are the user's.
+   */
+  check(value: unknown): void;
+}
+
+/**
+ * The first byte of every encoded value says which kind of serializer wrote it, so switching
+ * between node:v8 and a custom serializer turns old entries into misses (CorruptEntryError),
+ * never into values decoded by the wrong reader. Neither tag is 0xff, the first byte of a bare
+ * node:v8 payload as cachier 0.1.0 stored it, so those old entries are misses too.
+ */
+export const CODEC_TAG = { v8: 0x01, custom: 0x02 } as const;
+
+const V8_TAG_BYTE = new Uint8Array([CODEC_TAG.v8]);
+
+function refuse(detail: string, cause?: unknown): SerializationError {
+  return new SerializationError(
+    `cachier returns this result but does not store it: ${detail}. Pass a \`serializer\` option to store such values.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** The error's class, never its message: node:v8 messages quote the value. */
+function errorKind(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+function v8Encode(value: unknown): Uint8Array {
+  const loss = findV8Loss(value);
+  if (loss !== undefined) throw refuse(`node:v8 would not give it back as it was (${loss})`);
+  try {
+    // Written into one buffer after the tag byte: no copy to prepend it.
+    const serializer = new DefaultSerializer();
+    serializer.writeRawBytes(V8_TAG_BYTE);
+    serializer.writeHeader();
+    serializer.writeValue(value);
+    return serializer.releaseBuffer();
+  } catch (error) {
+    throw refuse(`node:v8 could not serialize it: ${errorKind(error)}`, error);
+  }
+}
+
+function v8Decode(payload: Uint8Array): unknown {
+  try {
+    const deserializer = new DefaultDeserializer(
+      Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+    );
+    deserializer.readHeader();
+    return deserializer.readValue();
+  } catch (error) {
+    throw new CorruptEntryError('cachier found a damaged value (node:v8 could not read it)', {
+      cause: error,
+    });
+  }
+}
+
+function tagOf(bytes: Uint8Array): number {
+  if (bytes.byteLength === 0) throw new CorruptEntryError('cachier found an empty value');
+  return bytes[0]!;
+}
+
+function wrongTag(tag: number, expected: number): CorruptEntryError {
+  const known = tag === CODEC_TAG.v8 || tag === CODEC_TAG.custom;
+  return new CorruptEntryError(
+    known && tag !== expected
+      ? 'cachier found a value written with another serializer'
+      : 'cachier found a value in an unknown format',
+  );
+}
+
+const V8_CODEC: ValueCodec = {
+  encode: v8Encode,
+  decode(bytes) {
+    const tag = tagOf(bytes);
+    if (tag !== CODEC_TAG.v8) throw wrongTag(tag, CODEC_TAG.v8);
+    return v8Decode(bytes.subarray(1));
+  },
+  check(value) {
+    const loss = findV8Loss(value);
+    if (loss !== undefined) throw refuse(`node:v8 would not give it back as it was (${loss})`);
+  },
+};
+
+function customCodec(serializer: Serializer): ValueCodec {
+  return {
+    encode(value) {
+      let payload: unknown;
+      try {
+        payload = serializer.serialize(value);
+      } catch (error) {
+        throw refuse(`the serializer threw ${errorKind(error)}`, error);
+      }
+      if (!(payload instanceof Uint8Array)) {
+        throw refuse('the serializer returned something other than a Uint8Array');
+      }
+      const bytes = new Uint8Array(payload.byteLength + 1);
+      bytes[0] = CODEC_TAG.custom;
+      bytes.set(payload, 1);
+      return bytes;
+    },
+    decode(bytes) {
+      const tag = tagOf(bytes);
+      if (tag !== CODEC_TAG.custom) throw wrongTag(tag, CODEC_TAG.custom);
+      try {
+        return serializer.deserialize(bytes.subarray(1));
+      } catch (error) {
+        throw new CorruptEntryError(
+          `cachier could not read a stored value: the serializer threw ${errorKind(error)}`,
+          { cause: error },
+        );
+      }
+    },
+    check() {},
+  };
+}
+
+/**
+ * The codec a wrapper uses: node:v8 with the fidelity check when `serializer` is undefined,
+ * otherwise the user's serializer as it is.
+ *
+ * @example
+ * const codec = makeValueCodec(options.serializer);
+ * const bytes = codec.encode(result); // SerializationError: returned, not stored
+ * const value = codec.decode(bytes); // CorruptEntryError: a miss
+ */
+export function makeValueCodec(serializer?: Serializer): ValueCodec {
+  return serializer === undefined ? V8_CODEC : customCodec(serializer);
+}
