@@ -5,6 +5,7 @@ import {
   methodDecorator,
 } from './decorator.js';
 import { describe } from './durations.js';
+import { captureWrapSite } from './identity.js';
 import type { CachierOptions } from './options.js';
 import { type AnyFunction, type CachedFunction, wrapFunction } from './wrap.js';
 
@@ -81,7 +82,12 @@ export function cachier(...args: unknown[]): unknown {
     );
   }
   if (typeof fnOrOptions === 'function') {
-    return wrapFunction(fnOrOptions as AnyFunction, options as CachierOptions<never, never>);
+    // The caller of cachier() is the code whose package and module scope the identity.
+    return wrapFunction(
+      fnOrOptions as AnyFunction,
+      options as CachierOptions<never, never>,
+      captureWrapSite(cachier, false),
+    );
   }
   if (options !== undefined) {
     throw new TypeError(
