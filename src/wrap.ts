@@ -88,7 +88,7 @@ export interface CacheApi<F extends AnyFunction> {
   /**
    * The file core's folder for this function (named from its {@link cacheName});
    * `undefined` for other cores.
-   * @example report.cacheDpath() // '/home/me/.cachier/my-app:src/reports:fetchReport', as the file core escapes it
+   * @example report.cacheDpath() // a folder in ~/.cachier named from 'my-app:src/reports:fetchReport'
    */
   cacheDpath(): string | undefined;
   /**

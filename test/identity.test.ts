@@ -71,3 +71,24 @@ describe('default identities in one module', () => {
     );
   });
 });
+
+describe('the per-process state', () => {
+  it('lives on globalThis under Symbol.for, per layout, and shared() makes a value once', async () => {
+    const { processState, shared, PROCESS_STATE_LAYOUT } = await import('../src/processState.js');
+    const slots = (globalThis as unknown as Record<symbol, Record<number, unknown>>)[
+      Symbol.for('cachier.processState')
+    ];
+    expect(slots?.[PROCESS_STATE_LAYOUT]).toBe(processState());
+    let made = 0;
+    const first = shared('identity-test-table', () => {
+      made++;
+      return new Map<string, number>();
+    });
+    const second = shared('identity-test-table', () => {
+      made++;
+      return new Map<string, number>();
+    });
+    expect(second).toBe(first);
+    expect(made).toBe(1);
+  });
+});
