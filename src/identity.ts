@@ -9,6 +9,7 @@
  * Nothing in it depends on where the code lives on disk or on the process, so restarts
  * and the replicas of one service agree, and two packages never meet.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -222,13 +223,16 @@ export function defaultIdentity(
  */
 function claimIdentity(identity: string, site: WrapSite, fn: object): void {
   const { identities } = processState();
-  const source = Function.prototype.toString.call(fn);
+  const text = Function.prototype.toString.call(fn);
+  // Bound and native functions all read '[native code]': their text tells nothing.
+  const source = text.includes('[native code]')
+    ? undefined
+    : createHash('sha256').update(text).digest('hex');
   const file = site.file as string;
   const held = identities.get(identity);
   if (held !== undefined && held.file === file) {
     const holder = held.fn.deref();
-    // Bound and native functions all read '[native code]': their text tells nothing.
-    const sameCode = held.source === source && !source.includes('[native code]');
+    const sameCode = source !== undefined && held.source === source;
     if (holder === fn || holder === undefined || sameCode) {
       identities.set(identity, { fn: new WeakRef(fn), source, file });
       return;

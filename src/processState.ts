@@ -25,8 +25,11 @@ const SLOTS_KEY = Symbol.for('cachier.processState');
 export interface IdentityClaim {
   /** The wrapped function, weakly: a wrapper that is gone no longer holds its identity. */
   readonly fn: WeakRef<object>;
-  /** The function's source text, so closures made by one factory are not told apart. */
-  readonly source: string;
+  /**
+   * SHA-256 of the function's source text (undefined for native and bound functions),
+   * so that the closures one factory makes are not told apart.
+   */
+  readonly source: string | undefined;
   /** The file the wrapper was made in. */
   readonly file: string;
 }
