@@ -18,7 +18,7 @@ import { type AnyFunction, apiOf, type CachedFunction } from './wrap.js';
  * const reports = new Reports();
  * await cacheOf(reports.byId).withOptions({ overwriteCache: true })('7');
  * await cacheOf(reports.byId).clearCache();
- * cacheOf(Reports.prototype.byId).cacheDpath(); // '~/.cachier/Reports.byId', expanded
+ * cacheOf(Reports.prototype.byId).cacheName; // 'my-app:src/reports:Reports.byId'
  */
 export function cacheOf<F extends AnyFunction>(fn: F): CachedFunction<F> {
   if (apiOf(fn) === undefined) {

@@ -5,6 +5,7 @@ import {
   methodDecorator,
 } from './decorator.js';
 import { describe } from './durations.js';
+import { captureWrapSite } from './identity.js';
 import type { CachierOptions } from './options.js';
 import { type AnyFunction, type CachedFunction, wrapFunction } from './wrap.js';
 
@@ -34,8 +35,9 @@ export function cachier(
 /**
  * Returns a method decorator with the same options. It works with TypeScript 5 standard
  * decorators (the default) and with `experimentalDecorators: true`, on instance and
- * static methods that return a Promise. The identity defaults to `ClassName.methodName`;
- * `this` is kept and is not part of the key (`hashArgs` receives it as its second
+ * static methods that return a Promise. The identity defaults to
+ * `<package>:<module>:ClassName.methodName`, scoped by the package and file that define
+ * the class (see the `name` option to pin it); `this` is kept and is not part of the key (`hashArgs` receives it as its second
  * argument). `obj.method` carries the wrapper's methods, bound to `obj`; use
  * {@link cacheOf} to reach them with types.
  *
@@ -55,7 +57,10 @@ export function cachier<Args extends unknown[] = unknown[], This = unknown>(
  * Wraps `fn` so that repeated calls with equal arguments return the stored result:
  * across restarts (file core, the default), in one process (memory core) or across
  * machines (MongoDB core). Concurrent callers of one key wait for a single calculation.
- * The wrapper has `fn`'s `this` and parameter types and returns
+ * Without a `name` option the identity is `<package>:<module>:<function name>`: the
+ * `name` in the nearest package.json of the calling file, that file's path in its
+ * package without extension, and `fn.name`; an anonymous or minified-looking (one- or
+ * two-letter) function needs `name`. The wrapper has `fn`'s `this` and parameter types and returns
  * `Promise<Awaited<ReturnType<F>>>`. (A generic `fn` loses its type parameters; wrap an
  * instantiation such as `cachier(parse<Config>, ...)` to keep exact types.)
  *
@@ -81,7 +86,12 @@ export function cachier(...args: unknown[]): unknown {
     );
   }
   if (typeof fnOrOptions === 'function') {
-    return wrapFunction(fnOrOptions as AnyFunction, options as CachierOptions<never, never>);
+    // The caller of cachier() is the code whose package and module scope the identity.
+    return wrapFunction(
+      fnOrOptions as AnyFunction,
+      options as CachierOptions<never, never>,
+      captureWrapSite(cachier, false),
+    );
   }
   if (options !== undefined) {
     throw new TypeError(

@@ -1,4 +1,5 @@
 import { describe } from './durations.js';
+import { captureWrapSite, defaultIdentity, scopeOf, type WrapSite } from './identity.js';
 import { type CachierOptions, validateOptions } from './options.js';
 import {
   type AnyFunction,
@@ -114,6 +115,9 @@ class DecoratedMethod {
   private owner: Constructor | undefined;
   private readonly build: (name: string) => WrapperCore;
   private readonly explicitName: string | undefined;
+  /** Where the class is defined, for the default identity (none with a `name` option). */
+  private readonly site: WrapSite | undefined;
+  private readonly method: Method;
   private readonly views = new WeakMap<object, CachedFunction<AnyFunction>>();
   private readonly shape: { name: string; length: number };
   /** Installed where the method was: calls use their own `this`, `precacheValue` none. */
@@ -126,9 +130,17 @@ class DecoratedMethod {
     valid: CachierOptions,
     readonly key: string | symbol,
     readonly isStatic: boolean,
+    site: WrapSite,
   ) {
     this.build = planWrapper(method, valid);
     this.explicitName = valid.name;
+    this.method = method;
+    if (valid.name === undefined) {
+      // Checked now, so that a class without a package to scope it by fails where it is
+      // defined rather than at its first call.
+      scopeOf(site, memberName(key));
+      this.site = site;
+    }
     this.shape = { name: method.name, length: method.length };
     this.unbound = makeCachedView((self) => this.wrapperFor(self), this.shape);
     const state = this;
@@ -151,7 +163,10 @@ class DecoratedMethod {
     methods.set(this.accessor.get, this);
   }
 
-  /** The cache identity this method has in `cls`. */
+  /**
+   * The cache identity this method has in `cls`: the `name` option, else
+   * `<package>:<module>:ClassName.methodName` scoped where the class is defined.
+   */
   private identityIn(cls: Constructor): string {
     if (this.explicitName !== undefined) return this.explicitName;
     if (!cls.name) {
@@ -159,7 +174,12 @@ class DecoratedMethod {
         `cachier: the class of method '${memberName(this.key)}' has no name; give the decorator a name option: @cachier({ name: 'MyClass.${memberName(this.key)}' })`,
       );
     }
-    return `${cls.name}.${memberName(this.key)}`;
+    return defaultIdentity(
+      this.site as WrapSite,
+      `${cls.name}.${memberName(this.key)}`,
+      [cls.name],
+      this.method,
+    );
   }
 
   /**
@@ -269,6 +289,7 @@ function decorateStandard(
   valid: CachierOptions,
   method: unknown,
   context: DecoratorContext,
+  site: WrapSite,
 ): CachedFunction<AnyFunction> {
   if (context.kind !== 'method') {
     const name = context.name === undefined ? '' : ` '${memberName(context.name)}'`;
@@ -281,7 +302,7 @@ function decorateStandard(
       `cachier: private method ${String(key)} needs a name option: a decorator cannot tell the class of a private method. Write @cachier({ name: 'MyClass.${String(key).slice(1)}' })`,
     );
   }
-  const state = new DecoratedMethod(method as Method, valid, key, context.static);
+  const state = new DecoratedMethod(method as Method, valid, key, context.static, site);
   // A private method is reached as `this.#name` only: it stays the unbound function,
   // which is called with its instance as `this` anyway.
   if (context.private) return state.unbound;
@@ -299,7 +320,11 @@ function decorateStandard(
   return state.unbound;
 }
 
-function decorateLegacy(valid: CachierOptions, args: unknown[]): PropertyDescriptor {
+function decorateLegacy(
+  valid: CachierOptions,
+  args: unknown[],
+  site: WrapSite,
+): PropertyDescriptor {
   const [target, key, descriptor] = args;
   if (args.length < 2 || (typeof target === 'function' && key === undefined)) {
     throw notAMethod(
@@ -319,7 +344,7 @@ function decorateLegacy(valid: CachierOptions, args: unknown[]): PropertyDescrip
   if (typeof d.value !== 'function') throw notAMethod(`a field '${memberName(key)}'`);
   const isStatic = typeof target === 'function';
   const cls = (isStatic ? target : (target as { constructor: unknown }).constructor) as Constructor;
-  const state = new DecoratedMethod(d.value as Method, valid, key, isStatic);
+  const state = new DecoratedMethod(d.value as Method, valid, key, isStatic, site);
   state.setOwner(cls);
   return state.descriptor(d.enumerable ?? false);
 }
@@ -329,8 +354,12 @@ export function methodDecorator(options: CachierOptions | undefined): CachierMet
   // Validated now, so that a bad option fails where the decorator is written.
   const valid = validateOptions(options);
   function decorate(...args: unknown[]): unknown {
-    if (isStandardContext(args[1])) return decorateStandard(valid, args[0], args[1]);
-    return decorateLegacy(valid, args);
+    // The code that runs the decorator is the class's definition: its package and module
+    // scope the default identity.
+    const site: WrapSite =
+      valid.name === undefined ? captureWrapSite(decorate, true) : { file: undefined };
+    if (isStandardContext(args[1])) return decorateStandard(valid, args[0], args[1], site);
+    return decorateLegacy(valid, args, site);
   }
   return decorate as CachierMethodDecorator;
 }

@@ -1,16 +1,8 @@
 import { type DefaultParams, validateDefaultParams } from './options.js';
+import { INITIAL_DEFAULTS, processState } from './processState.js';
 
-const INITIAL_DEFAULTS: DefaultParams = Object.freeze({
-  backend: 'file',
-  nextTime: false,
-  allowNone: false,
-  waitForCalcTimeout: 0,
-});
-
-let defaults: DefaultParams = { ...INITIAL_DEFAULTS };
-let cachingEnabled = true;
-/** Bumped on every change, so wrappers re-resolve their live defaults only when needed. */
-let defaultsVersion = 0;
+// The defaults and the enabled flag live in the process state, so that every copy of
+// cachier in the process (the ESM and the CommonJS build) sees the same ones.
 
 /**
  * Sets defaults for every wrapper; options given to a wrapper win. `staleAfter`,
@@ -24,7 +16,8 @@ let defaultsVersion = 0;
  */
 export function setDefaultParams(params: DefaultParams): void {
   const valid = validateDefaultParams(params);
-  const next: Record<string, unknown> = { ...defaults };
+  const state = processState();
+  const next: Record<string, unknown> = { ...state.defaults };
   for (const [name, value] of Object.entries(valid)) {
     if (value === undefined) {
       if (name in INITIAL_DEFAULTS) next[name] = INITIAL_DEFAULTS[name as keyof DefaultParams];
@@ -33,8 +26,8 @@ export function setDefaultParams(params: DefaultParams): void {
       next[name] = value;
     }
   }
-  defaults = next as DefaultParams;
-  defaultsVersion++;
+  state.defaults = next as DefaultParams;
+  state.defaultsVersion++;
 }
 
 /**
@@ -43,7 +36,7 @@ export function setDefaultParams(params: DefaultParams): void {
  * @example getDefaultParams().backend // 'file'
  */
 export function getDefaultParams(): DefaultParams {
-  return { ...defaults };
+  return { ...processState().defaults };
 }
 
 /**
@@ -52,8 +45,9 @@ export function getDefaultParams(): DefaultParams {
  * @example afterEach(() => resetDefaultParams());
  */
 export function resetDefaultParams(): void {
-  defaults = { ...INITIAL_DEFAULTS };
-  defaultsVersion++;
+  const state = processState();
+  state.defaults = { ...INITIAL_DEFAULTS };
+  state.defaultsVersion++;
 }
 
 /**
@@ -62,7 +56,7 @@ export function resetDefaultParams(): void {
  * @example enableCaching();
  */
 export function enableCaching(): void {
-  cachingEnabled = true;
+  processState().cachingEnabled = true;
 }
 
 /**
@@ -72,15 +66,16 @@ export function enableCaching(): void {
  * @example disableCaching(); // e.g. in a test setup
  */
 export function disableCaching(): void {
-  cachingEnabled = false;
+  processState().cachingEnabled = false;
 }
 
 /** Whether caching is on (internal). */
 export function isCachingEnabled(): boolean {
-  return cachingEnabled;
+  return processState().cachingEnabled;
 }
 
 /** The live defaults and their version (internal, for the per-call policy). */
 export function currentDefaults(): { params: DefaultParams; version: number } {
-  return { params: defaults, version: defaultsVersion };
+  const state = processState();
+  return { params: state.defaults, version: state.defaultsVersion };
 }

@@ -34,8 +34,11 @@ export interface CachierOptions<
 > {
   /**
    * The cache's identity: the file core's folder name, the MongoDB core's `name` field.
-   * Two wrappers with one name and one store share their entries.
-   * @default the function's own name; `ClassName.methodName` for decorated methods
+   * Used exactly as given: two wrappers with one name and one store share their entries
+   * (that is how two programs share on purpose).
+   * @default `<package>:<module>:<function name>` (`ClassName.methodName` for decorated
+   * methods): the `name` in the nearest package.json of the wrapping file, and that file's
+   * path in its package without extension
    * @example cachier(fetchReport, { name: 'reports-v2' })
    */
   name?: string;

@@ -2,6 +2,7 @@ import { CallAlgorithm } from './algorithm/call.js';
 import { systemClock } from './algorithm/clock.js';
 import { resolveCore } from './cores/registry.js';
 import { currentDefaults } from './defaults.js';
+import { captureWrapSite, defaultIdentity, type WrapSite } from './identity.js';
 import type { CachierMetrics } from './ops/metrics.js';
 import {
   type CachierOptions,
@@ -11,6 +12,7 @@ import {
   resolveCallOptions,
   validateOptions,
 } from './options.js';
+import { processState } from './processState.js';
 import { makeValueCodec } from './valueCodec.js';
 
 /**
@@ -99,14 +101,17 @@ export interface CacheApi<F extends AnyFunction> {
    */
   readonly metrics: MetricsReader;
   /**
-   * The file core's folder for this function; `undefined` for other cores.
-   * @example report.cacheDpath() // '/home/me/.cachier/fetchReport'
+   * The file core's folder for this function (named from its {@link cacheName});
+   * `undefined` for other cores.
+   * @example report.cacheDpath() // a folder in ~/.cachier named from 'my-app:src/reports:fetchReport'
    */
   cacheDpath(): string | undefined;
   /**
-   * The cache identity: the `name` option, else the function's name
-   * (`ClassName.methodName` for decorated methods).
-   * @example report.cacheName // 'fetchReport'
+   * The cache identity: the `name` option exactly as given; else
+   * `<package>:<module>:<function name>`, scoped by the `name` in the nearest
+   * package.json of the code that wraps the function and by that file's path in the
+   * package (`ClassName.methodName` for decorated methods).
+   * @example report.cacheName // 'my-app:src/reports:fetchReport'
    */
   readonly cacheName: string;
 }
@@ -146,11 +151,13 @@ export interface WrapperCore {
  */
 export type WrapperLookup = (self: unknown) => WrapperCore;
 
-const wrappers = new WeakMap<object, CacheApi<AnyFunction>>();
-
-/** The wrapper API of a function made by cachier, or undefined (internal; see cacheOf). */
+/**
+ * The wrapper API of a function made by cachier, or undefined (internal; see cacheOf).
+ * The registry is per process, so a wrapper made by another copy of cachier (the ESM
+ * build when this is the CommonJS one) is recognised too.
+ */
 export function apiOf(candidate: unknown): CacheApi<AnyFunction> | undefined {
-  return typeof candidate === 'function' ? wrappers.get(candidate) : undefined;
+  return typeof candidate === 'function' ? processState().wrappers.get(candidate) : undefined;
 }
 
 /**
@@ -237,30 +244,31 @@ export function makeCachedView(
     length: { value: shape.length, configurable: true },
     ...Object.getOwnPropertyDescriptors(api),
   });
-  wrappers.set(cached, api);
+  processState().wrappers.set(cached, api);
   return cached as unknown as CachedFunction<AnyFunction>;
 }
 
 /**
  * Wraps `fn` so that calls with equal arguments return the stored result (internal:
- * the public entry point is `cachier(fn, options)`). `name` is required when `fn` is
- * anonymous.
+ * the public entry point is `cachier(fn, options)`). Without a `name` option, the
+ * identity is the default one formed at `site`, the user's code that called cachier
+ * (src/identity.ts); `name` is required when `fn` is anonymous.
  */
 export function wrapFunction<F extends AnyFunction>(
   fn: F,
   options: CachierOptions<Parameters<F>, ThisParameterType<F>, ReturnType<F>> | undefined,
-  fallbackName?: string,
+  site: WrapSite = captureWrapSite(wrapFunction, false),
 ): CachedFunction<F> {
   if (typeof fn !== 'function') {
     throw new TypeError(`cachier: expected a function to wrap, got ${typeof fn}`);
   }
   const valid = validateOptions(options);
-  const name = valid.name ?? fallbackName ?? fn.name;
-  if (!name) {
+  if (valid.name === undefined && !fn.name) {
     throw new TypeError(
       "cachier: an anonymous function needs a name option: cachier(fn, { name: 'my-function' })",
     );
   }
+  const name = valid.name ?? defaultIdentity(site, fn.name, [fn.name], fn);
   const wrapper = planWrapper(fn, valid)(name);
   return makeCachedView(() => wrapper, {
     name: fn.name || name,

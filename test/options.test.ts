@@ -153,8 +153,10 @@ describe('names', () => {
     expectTypeError(() => cachier(() => {}), /name option/);
   });
 
-  it('takes the function’s own name, or the name option', () => {
-    expect(cachier(double, { backend: 'memory' }).cacheName).toBe('double');
+  it('takes the function’s own name scoped by package and module, or the name option', () => {
+    expect(cachier(double, { backend: 'memory' }).cacheName).toBe(
+      'cachier:test/options.test:double',
+    );
     const named = cachier(async (x: number) => x, { backend: 'memory', name: 'identity' });
     expect(named.cacheName).toBe('identity');
   });

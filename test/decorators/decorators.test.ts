@@ -5,9 +5,17 @@
  * points, resolved through its `exports`). Every run is a child process that executes
  * test/decorators/fixtures/reports.ts and prints what it observed.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +32,14 @@ import {
 
 const root = mkdtempSync(join(tmpdir(), 'cachier-decorators-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+// The package the compiled fixtures belong to: it scopes their default identities.
+const FIXTURES_PACKAGE = 'decorator-fixtures';
+writeFileSync(
+  join(root, 'package.json'),
+  JSON.stringify({ name: FIXTURES_PACKAGE, private: true }),
+);
+/** The scope of default identities made in `file` (relative to `root` or the repository). */
+const scopeIn = (pkg: string, module: string) => `${pkg}:${module}`;
 
 let runs = 0;
 /** A fresh folder for one child run: its cache and its compiled fixture. */
@@ -54,13 +70,18 @@ interface Observed {
 }
 
 /** Registers the behaviour checks for one way of compiling and running the fixture. */
-function checksFor(mode: DecoratorMode, run: () => Promise<{ result: unknown; cacheDir: string }>) {
+function checksFor(
+  mode: DecoratorMode,
+  run: () => Promise<{ result: unknown; cacheDir: string; scope: string }>,
+) {
   let observed: Observed;
   let cacheDir: string;
+  let scope: string;
   beforeAll(async () => {
     const outcome = await run();
     observed = outcome.result as Observed;
     cacheDir = outcome.cacheDir;
+    scope = outcome.scope;
   });
 
   it('caches a method: equal arguments calculate once, and two instances share entries', () => {
@@ -110,12 +131,12 @@ function checksFor(mode: DecoratorMode, run: () => Promise<{ result: unknown; ca
     });
   });
 
-  it('names the cache ClassName.methodName (or the name option) and its folder after it', () => {
+  it('names the cache <package>:<module>:ClassName.methodName (or the name option) and its folder after it', () => {
     expect(observed.identity).toEqual({
-      byIdPrototype: join(cacheDir, folderNameFor('Reports.byId')),
-      byIdInstance: join(cacheDir, folderNameFor('Reports.byId')),
-      byIdName: 'Reports.byId',
-      twice: join(cacheDir, folderNameFor('Reports.twice')),
+      byIdPrototype: join(cacheDir, folderNameFor(`${scope}:Reports.byId`)),
+      byIdInstance: join(cacheDir, folderNameFor(`${scope}:Reports.byId`)),
+      byIdName: `${scope}:Reports.byId`,
+      twice: join(cacheDir, folderNameFor(`${scope}:Reports.twice`)),
       named: join(cacheDir, folderNameFor('reports-custom')),
       byIdFolderExists: true,
       twiceFolderExists: true,
@@ -135,7 +156,7 @@ function checksFor(mode: DecoratorMode, run: () => Promise<{ result: unknown; ca
       });
     }
     expect(beforeInstances.named).toBe('early-named');
-    expect(afterInstance.load).toBe('Early.load');
+    expect(afterInstance.load).toBe(`${scope}:Early.load`);
   });
 
   it('works with subclasses that override a decorated method, and with symbol keys', () => {
@@ -144,8 +165,8 @@ function checksFor(mode: DecoratorMode, run: () => Promise<{ result: unknown; ca
       overridingAgain: 'overriding(base1)',
       decorated: 'decorated(base1)',
       decoratedAgain: 'decorated(base1)',
-      names: ['Base.value', 'DecoratedOverride.value'],
-      symbol: ['by symbol', 'Keyed.[load]'],
+      names: [`${scope}:Base.value`, `${scope}:DecoratedOverride.value`],
+      symbol: ['by symbol', `${scope}:Keyed.[load]`],
       calls: [1, 1],
     });
   });
@@ -216,9 +237,14 @@ function runCompiled(
   const code = compileFixture(fixtureSource('reports.ts'), { mode, format, cachierSpecifier });
   const file = join(where.folder, `reports.${format === 'esm' ? 'mjs' : 'cjs'}`);
   const cacheDir = join(where.folder, 'cache');
+  const module = relative(root, file)
+    .split(sep)
+    .join('/')
+    .replace(/\.[cm]js$/, '');
   return runFixture(file, code, [cacheDir], { tsx: where.tsx }).then((result) => ({
     result,
     cacheDir,
+    scope: scopeIn(FIXTURES_PACKAGE, module),
   }));
 }
 
@@ -245,7 +271,8 @@ describe('standard decorators compiled by esbuild (tsx), against src', () => {
     const result = await runFixture(join(folder, 'run.mts'), runnerOf('reports.ts'), [cacheDir], {
       tsx: true,
     });
-    return { result, cacheDir };
+    // tsx runs the fixture where it is, in this repository's package.
+    return { result, cacheDir, scope: scopeIn('cachier', 'test/decorators/fixtures/reports') };
   });
 });
 
@@ -282,12 +309,15 @@ describe('what only standard decorators have, and classes without a name', () =>
       [folder],
       { tsx: true },
     );
-    // esbuild gives an anonymous decorated class a name of its own (`_a`), which then
-    // names the cache; the name option is needed only when the class has no name.
+    // esbuild gives an anonymous decorated class a made-up name (`_a`), the same for
+    // every such class: a generated name like that is refused as the name option would
+    // be needed anyway to tell two such classes apart.
     const { anonymousClass, ...rest } = result as typeof expected;
     expect(rest).toEqual({ ...expected, anonymousClass: undefined });
     expect(anonymousClass.error).toBe(
-      anonymousClass.className === '' ? expected.anonymousClass.error : undefined,
+      anonymousClass.className === ''
+        ? expected.anonymousClass.error
+        : `TypeError: cachier: '${anonymousClass.className}.load' has a one- or two-letter name, as minifiers make them: such names are not stable and two functions can share one; pass a name option: cachier(fn, { name: 'cachier:test/decorators/fixtures/standardOnly:<what it does>' }) or @cachier({ name: 'cachier:test/decorators/fixtures/standardOnly:<what it does>' })`,
     );
   });
 });
