@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AnyCore, Claim, StoredEntry, ValueEntry } from '../../src/cores/contract.js';
 import type { KitSetup } from './recordingRunner.js';
-import { MapCore, MapStore } from './referenceCore.js';
+import { MapStore, ReferenceCore } from './referenceCore.js';
 import { ValueMapCore } from './referenceValueCore.js';
 
 /** The kit's test titles, as the kit registers them. */
@@ -40,7 +40,7 @@ export const T = {
 export const REFERENCE_LEASE_MS = 100;
 
 /** The kit set up for MapCore (or a broken subclass) with every capability on, over one store. */
-export function mapSetup(Variant: typeof MapCore = MapCore): KitSetup<MapCore> {
+export function mapSetup(Variant: typeof ReferenceCore = ReferenceCore): KitSetup<ReferenceCore> {
   const store = new MapStore();
   return {
     makeCore: ({ leaseMs }) => new Variant({ store, leaseMs }),
@@ -62,9 +62,9 @@ export function valueSetup(Variant: typeof ValueMapCore = ValueMapCore): KitSetu
 
 /** Wraps each claim `tryClaim` wins; `record` is the claim's entry in the store when won. */
 function withClaim(
-  wrap: (claim: Claim, core: MapCore, name: string, key: string, record: object) => Claim,
-): typeof MapCore {
-  return class extends MapCore {
+  wrap: (claim: Claim, core: ReferenceCore, name: string, key: string, record: object) => Claim,
+): typeof ReferenceCore {
+  return class extends ReferenceCore {
     override async tryClaim(name: string, key: string) {
       const claim = await super.tryClaim(name, key);
       const record = this.store.claims.get(name)?.get(key);
@@ -73,7 +73,7 @@ function withClaim(
   };
 }
 
-function ownerOf(core: MapCore, name: string, key: string): object | undefined {
+function ownerOf(core: ReferenceCore, name: string, key: string): object | undefined {
   return core.store.claims.get(name)?.get(key);
 }
 
@@ -84,7 +84,7 @@ export interface Mutation {
   fails: string[];
 }
 
-const asAny = (setup: KitSetup<MapCore> | KitSetup<ValueMapCore>) =>
+const asAny = (setup: KitSetup<ReferenceCore> | KitSetup<ValueMapCore>) =>
   setup as unknown as KitSetup<AnyCore>;
 
 export const mutations: Mutation[] = [
@@ -93,7 +93,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async tryClaim(name: string, key: string) {
               this.store.claims.get(name)?.delete(key);
               return super.tryClaim(name, key);
@@ -108,7 +108,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async tryClaim(name: string, key: string) {
               const held = this.store.claims.get(name)?.get(key);
               await nextTurn();
@@ -126,7 +126,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override tryClaim(_name: string, key: string) {
               return super.tryClaim('all names', key);
             }
@@ -212,7 +212,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async tryClaim(name: string, key: string) {
               if (this.store.claims.get(name)?.has(key)) return undefined;
               return super.tryClaim(name, key);
@@ -224,7 +224,7 @@ export const mutations: Mutation[] = [
   },
   {
     name: 'a factory that ignores the leaseMs it is given',
-    setup: () => ({ ...asAny(mapSetup()), makeCore: () => new MapCore() }),
+    setup: () => ({ ...asAny(mapSetup()), makeCore: () => new ReferenceCore() }),
     fails: [T.takeover, T.renewal],
   },
   {
@@ -232,7 +232,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override get(name: string, key: string) {
               return super.get(name, key) ?? { bytes: new Uint8Array(0), calculatedAt: 0 };
             }
@@ -246,7 +246,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override get(name: string, key: string) {
               const entry = super.get(name, key);
               return (
@@ -263,7 +263,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override get(name: string, key: string) {
               const entry = super.get(name, key);
               const text = entry && new TextDecoder().decode(entry.bytes);
@@ -279,7 +279,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override get(name: string, key: string) {
               const entry = super.get(name, key);
               return entry?.bytes.byteLength ? entry : undefined;
@@ -294,7 +294,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override set(name: string, key: string, entry: StoredEntry) {
               return super.set(name, key, { ...entry, bytes: entry.bytes.subarray(0, 512 * 1024) });
             }
@@ -308,7 +308,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override set(name: string, key: string, entry: StoredEntry) {
               return super.set(name, key, { ...entry, bytes: new Uint8Array(entry.bytes.buffer) });
             }
@@ -322,7 +322,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async set(name: string, key: string, entry: StoredEntry) {
               if (this.store.records.get(name)?.has(key)) return;
               await super.set(name, key, entry);
@@ -337,7 +337,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async set(name: string, key: string, entry: StoredEntry) {
               await this.delete(name, key);
               await nextTurn();
@@ -353,7 +353,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async set(name: string, key: string, entry: StoredEntry) {
               const old = this.get(name, key);
               if (old) await super.set(name, key, { ...entry, calculatedAt: old.calculatedAt });
@@ -370,7 +370,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override get(_name: string, key: string) {
               return super.get('all names', key);
             }
@@ -387,7 +387,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override delete(name: string) {
               return this.clear(name);
             }
@@ -401,7 +401,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async delete(name: string, key: string) {
               this.store.claims.get(name)?.delete(key);
               await super.delete(name, key);
@@ -416,7 +416,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async delete() {}
           },
         ),
@@ -428,7 +428,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async clear() {
               this.store.records.clear();
             }
@@ -442,7 +442,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async clear(name: string) {
               await super.clear(name);
               await this.clearClaims(name);
@@ -457,7 +457,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async clear() {}
           },
         ),
@@ -469,7 +469,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async clearClaims() {
               this.store.claims.clear();
             }
@@ -483,7 +483,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async clearClaims(name: string) {
               await super.clearClaims(name);
               await this.clear(name);
@@ -498,7 +498,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async clearClaims() {}
           },
         ),
@@ -510,7 +510,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async deleteStale() {}
           },
         ),
@@ -522,7 +522,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override deleteStale(name: string, calculatedBefore: number) {
               return super.deleteStale(name, calculatedBefore + 1);
             }
@@ -536,7 +536,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override deleteStale(name: string, calculatedBefore: number) {
               return super.deleteStale(name, calculatedBefore - 1);
             }
@@ -550,7 +550,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async deleteStale(_name: string, calculatedBefore: number) {
               for (const name of this.store.records.keys()) {
                 await super.deleteStale(name, calculatedBefore);
@@ -566,7 +566,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override deleteStale(name: string) {
               return this.clear(name);
             }
@@ -580,7 +580,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override get(name: string, key: string) {
               try {
                 return super.get(name, key);
@@ -598,7 +598,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override get(name: string, key: string) {
               try {
                 return super.get(name, key);
@@ -616,7 +616,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override subscribe() {
               return () => {};
             }
@@ -630,7 +630,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override subscribe(name: string, key: string, onChange: () => void) {
               super.subscribe(name, key, onChange);
               return () => {};
@@ -642,7 +642,10 @@ export const mutations: Mutation[] = [
   },
   {
     name: 'a factory whose instances do not share one store',
-    setup: () => ({ ...asAny(mapSetup()), makeCore: ({ leaseMs }) => new MapCore({ leaseMs }) }),
+    setup: () => ({
+      ...asAny(mapSetup()),
+      makeCore: ({ leaseMs }) => new ReferenceCore({ leaseMs }),
+    }),
     fails: [T.oneWinnerShared, T.shared, T.subscribeSet],
   },
   {
@@ -650,7 +653,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async names() {
               return [];
             }
@@ -664,7 +667,7 @@ export const mutations: Mutation[] = [
     setup: () =>
       asAny(
         mapSetup(
-          class extends MapCore {
+          class extends ReferenceCore {
             override async *list() {
               for (const name of this.store.records.keys()) yield* super.list(name);
             }
