@@ -1,0 +1,626 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { CachierError, CorruptEntryError } from '../errors.js';
+import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
+import type { RedisClientLike, RedisClientSource, RedisCommandOptionsLike } from './redisClient.js';
+import { ALL_KEYS, hubOf } from './redisSubscriptions.js';
+
+/**
+ * Options of {@link RedisCore}.
+ *
+ * @example
+ * const client = await createClient({ url: 'redis://127.0.0.1:6379' }).connect();
+ * const store = new RedisCore({ client, prefix: 'myapp:cache:', leaseMs: 30_000 });
+ */
+export interface RedisCoreOptions {
+  /**
+   * A connected node-redis 5 client (`await createClient(...).connect()`), or a function
+   * returning one or a promise of one. cachier never connects, closes or configures it.
+   * @example new RedisCore({ client: await createClient({ url }).connect() })
+   */
+  client: RedisClientSource;
+  /**
+   * Starts every key (and pub/sub channel) the core writes. Must end with `:`, so that
+   * the keys of two prefixes never overlap.
+   * @default 'cachier:'
+   * @example new RedisCore({ client, prefix: 'billing:cache:' })
+   */
+  prefix?: string;
+  /**
+   * How long a claim ("being calculated" mark) lives without renewal, measured by the
+   * Redis server (`PX`), so client clock skew does not matter. cachier renews a held claim
+   * every `leaseMs / 4`; a crashed owner's claim is taken over once it lapses. At least 200.
+   * @default 10_000
+   * @example new RedisCore({ client, leaseMs: 30_000 })
+   */
+  leaseMs?: number;
+  /**
+   * Upper bound on every Redis operation, so a server that is down or never answers
+   * cannot hold a call: the operation rejects (cachier warns and returns the function's
+   * value). A command still queued when it expires is dropped, never sent later. After a
+   * timeout or a closed connection, the core skips Redis for `max(1000, operationTimeoutMs)`
+   * ms, so the rest of a call does not wait again.
+   * @default 5_000
+   * @example new RedisCore({ client, operationTimeoutMs: 1_000 })
+   */
+  operationTimeoutMs?: number;
+  /**
+   * Optional native expiry: every stored entry gets `PEXPIRE entryTtlMs`, so Redis drops
+   * it by itself (no `deleteStale` run needed). The core does not know a wrapper's
+   * `staleAfter`: choose at least your longest `staleAfter` (plus the time you want stale
+   * values served with `nextTime`), or pass a function of the cache name; `undefined`
+   * from it stores that name's entries without expiry.
+   * @default undefined (entries never expire)
+   * @example new RedisCore({ client, entryTtlMs: 24 * 3600_000 })
+   * @example new RedisCore({ client, entryTtlMs: (name) => (name === 'rates' ? 60_000 : undefined) })
+   */
+  entryTtlMs?: number | ((name: string) => number | undefined);
+}
+
+/** The stored layout's version (field `f`); entries of other versions read as misses. */
+const ENTRY_FORMAT_VERSION = '1';
+const DEFAULT_PREFIX = 'cachier:';
+const DEFAULT_LEASE_MS = 10_000;
+const DEFAULT_OPERATION_TIMEOUT_MS = 5_000;
+const MIN_LEASE_MS = 200;
+const OPTION_NAMES = ['client', 'prefix', 'leaseMs', 'operationTimeoutMs', 'entryTtlMs'];
+const SCAN_COUNT = '1000';
+/** node-redis 5 `RESP_TYPES.BLOB_STRING` ('$'): mapped to Buffer, so values come back as exact bytes. */
+const BLOB_STRING = 36;
+const KEY_PATTERN = /^[0-9a-f]{64}$/;
+const HEX_GLOB = '[0-9a-f]'.repeat(64);
+
+/** Entry: a HASH `{ v: bytes, t: calculatedAt (decimal ms), f: format version }`, replaced whole. */
+const SET_ENTRY = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', ARGV[2], 'f', ARGV[3])
+if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return 1`;
+const RENEW_CLAIM = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+const RELEASE_CLAIM = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  return 1
+end
+return 0`;
+const DELETE_ENTRY = `
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return 1`;
+/** Each key is checked and deleted inside one script, so a fresh value stored meanwhile survives. */
+const DELETE_STALE = `
+local deleted = 0
+local before = tonumber(ARGV[1])
+for _, key in ipairs(KEYS) do
+  local ok, t = pcall(redis.call, 'HGET', key, 't')
+  t = ok and tonumber(t)
+  if t and t < before then
+    redis.call('DEL', key)
+    deleted = deleted + 1
+  end
+end
+return deleted`;
+
+interface Script {
+  source: string;
+  sha: string;
+}
+const script = (source: string): Script => ({
+  source,
+  sha: createHash('sha1').update(source).digest('hex'),
+});
+const SCRIPTS = {
+  setEntry: script(SET_ENTRY),
+  renewClaim: script(RENEW_CLAIM),
+  releaseClaim: script(RELEASE_CLAIM),
+  deleteEntry: script(DELETE_ENTRY),
+  deleteStale: script(DELETE_STALE),
+};
+
+/** node-redis errors that mean "Redis cannot be reached now", not "this request is bad". */
+const UNAVAILABLE_ERRORS = new Set([
+  'ClientClosedError',
+  'ClientOfflineError',
+  'ConnectionTimeoutError',
+  'SocketClosedUnexpectedlyError',
+  'SocketTimeoutError',
+  'ReconnectStrategyError',
+  'TimeoutError',
+  'DisconnectsClientError',
+]);
+const UNAVAILABLE_CODES = new Set(['CACHIER_REDIS_TIMEOUT', 'CACHIER_REDIS_CLIENT_FAILED']);
+
+function isUnavailable(error: unknown): boolean {
+  if (error instanceof CachierError) return UNAVAILABLE_CODES.has(error.code);
+  const name = (error as object | null)?.constructor?.name ?? '';
+  return UNAVAILABLE_ERRORS.has(name);
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const name = error.constructor?.name ?? error.name;
+  return `${name}: ${error.message}`;
+}
+
+let machine: string | undefined;
+
+/** Unique per claim; host and pid make a stuck claim traceable with `GET` in redis-cli. */
+function newOwnerId(): string {
+  machine ??= `${hostname()}:${process.pid}`;
+  return `${machine}:${randomUUID()}`;
+}
+
+/**
+ * The name's part of every key: percent-encoded, so it never contains `:` (keeping the
+ * layout injective) nor a glob character (so SCAN patterns need no escaping), and stays
+ * readable in redis-cli for ordinary names.
+ */
+function encodeName(name: string): string {
+  try {
+    return encodeURIComponent(name).replace(/\*/g, '%2A');
+  } catch {
+    throw new TypeError('cachier: a RedisCore cache name must be valid Unicode text');
+  }
+}
+
+function decodeName(encoded: string): string | undefined {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
+}
+
+const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+const text = (reply: unknown): string | undefined =>
+  Buffer.isBuffer(reply) ? reply.toString('utf8') : typeof reply === 'string' ? reply : undefined;
+
+function isClient(value: unknown): value is RedisClientLike {
+  const candidate = value as Partial<Record<string, unknown>> | null | undefined;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.sendCommand === 'function' &&
+    typeof candidate.duplicate === 'function' &&
+    typeof candidate.on === 'function' &&
+    // A cluster client's sendCommand takes (firstKey, isReadonly, args): not supported.
+    !('masters' in candidate)
+  );
+}
+
+/**
+ * Stores entries in Redis, so that processes on many machines share them and calculate
+ * each key once. Needs the optional `redis` package (node-redis 5); you pass the client.
+ *
+ * Keys (`<p>` = `prefix`, `<n>` = the cache name percent-encoded, `<k>` = the 64-hex key):
+ * - `<p><n>:e:<k>`: the entry, a HASH `{ v: value bytes, t: calculatedAt ms, f: format version }`;
+ *   one `HMGET` per read;
+ * - `<p><n>:c:<k>`: the claim, a string holding its owner (`host:pid:uuid`), set with
+ *   `SET NX PX leaseMs`, renewed and released by Lua scripts that check the owner;
+ * - channel `<p><n>:changes`: the key (or `*` for all) is published whenever an entry is
+ *   stored or deleted or a claim released, waking waiters on other machines at once.
+ *
+ * @example
+ * import { createClient } from 'redis';
+ * import { cachier, RedisCore } from 'cachier';
+ *
+ * const client = await createClient({ url: 'redis://127.0.0.1:6379' }).connect();
+ * const store = new RedisCore({ client });
+ * const report = cachier(fetchReport, { backend: store, staleAfter: '1h' });
+ * // ... at shutdown: await client.quit();
+ */
+export class RedisCore implements Core {
+  readonly kind = 'redis';
+  readonly leaseMs: number;
+  private readonly source: RedisClientSource;
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private readonly entryTtlMs: RedisCoreOptions['entryTtlMs'];
+  private readonly commandOptions: RedisCommandOptionsLike;
+  private clientPromise: Promise<RedisClientLike> | undefined;
+  /** After Redis proved unreachable, operations fail at once until this time. */
+  private unavailableUntil = 0;
+  private unavailableError: unknown;
+
+  constructor(options: RedisCoreOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(
+        'cachier: RedisCore needs an options object: new RedisCore({ client: await createClient().connect() })',
+      );
+    }
+    for (const option of Object.keys(options)) {
+      if (!OPTION_NAMES.includes(option)) {
+        throw new TypeError(
+          `cachier: unknown RedisCore option '${option}'. Valid ones are: ${OPTION_NAMES.join(', ')}`,
+        );
+      }
+    }
+    const {
+      client,
+      prefix = DEFAULT_PREFIX,
+      leaseMs = DEFAULT_LEASE_MS,
+      operationTimeoutMs = DEFAULT_OPERATION_TIMEOUT_MS,
+      entryTtlMs,
+    } = options;
+    if (typeof client !== 'function' && !isClient(client)) {
+      throw new TypeError(
+        'cachier: RedisCore client must be a node-redis client (from createClient()) or a function returning one',
+      );
+    }
+    if (typeof prefix !== 'string' || !prefix.endsWith(':')) {
+      throw new TypeError(
+        "cachier: RedisCore prefix must be a string ending with ':' (e.g. 'cachier:'), so that the keys of two prefixes never overlap",
+      );
+    }
+    if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs < MIN_LEASE_MS) {
+      throw new TypeError(`cachier: RedisCore leaseMs must be a number >= ${MIN_LEASE_MS}`);
+    }
+    if (
+      typeof operationTimeoutMs !== 'number' ||
+      !Number.isFinite(operationTimeoutMs) ||
+      operationTimeoutMs <= 0
+    ) {
+      throw new TypeError('cachier: RedisCore operationTimeoutMs must be a positive number');
+    }
+    if (entryTtlMs !== undefined && typeof entryTtlMs !== 'function' && !isValidTtl(entryTtlMs)) {
+      throw new TypeError(
+        'cachier: RedisCore entryTtlMs must be a positive whole number of ms, or a function of the cache name',
+      );
+    }
+    this.source = client;
+    this.prefix = prefix;
+    this.leaseMs = Math.ceil(leaseMs);
+    this.timeoutMs = operationTimeoutMs;
+    this.entryTtlMs = entryTtlMs;
+    this.commandOptions = {
+      typeMapping: { [BLOB_STRING]: Buffer },
+      timeout: Math.ceil(operationTimeoutMs),
+    };
+  }
+
+  async get(name: string, key: string): Promise<StoredEntry | undefined> {
+    const entryKey = this.entryKey(name, key);
+    let reply: unknown;
+    try {
+      reply = await this.run('a read', (c) => this.send(c, ['HMGET', entryKey, 'v', 't', 'f']));
+    } catch (error) {
+      if (/^WRONGTYPE/.test((error as Error | undefined)?.message ?? '')) {
+        throw new CorruptEntryError(
+          'cachier found a Redis key of the wrong type where an entry belongs',
+        );
+      }
+      throw error;
+    }
+    const [value, calculatedAt, format] = Array.isArray(reply) ? reply : [];
+    if (value == null && calculatedAt == null && format == null) return undefined;
+    const version = text(format);
+    // Written by another release of cachier: not ours to read, simply a miss.
+    if (version !== undefined && version !== ENTRY_FORMAT_VERSION) return undefined;
+    const time = Number(text(calculatedAt));
+    if (version === undefined || !Buffer.isBuffer(value) || !Number.isFinite(time)) {
+      throw new CorruptEntryError('cachier found a damaged Redis cache entry');
+    }
+    // Copy: the reply's Buffer is a view into the connection's receive buffer.
+    return { bytes: Buffer.from(value), calculatedAt: time };
+  }
+
+  async set(name: string, key: string, entry: StoredEntry): Promise<void> {
+    const ttl = this.ttlFor(name);
+    await this.runScript(
+      'a write',
+      SCRIPTS.setEntry,
+      [this.entryKey(name, key)],
+      [
+        asBuffer(entry.bytes),
+        String(entry.calculatedAt),
+        ENTRY_FORMAT_VERSION,
+        String(ttl ?? 0),
+        this.channel(name),
+        key,
+      ],
+    );
+  }
+
+  async tryClaim(name: string, key: string): Promise<Claim | undefined> {
+    const owner = newOwnerId();
+    const claimKey = this.claimKey(name, key);
+    const reply = await this.run('a claim', (c) =>
+      this.send(c, ['SET', claimKey, owner, 'NX', 'PX', String(this.leaseMs)]),
+    );
+    if (reply === null || reply === undefined) return undefined;
+    return {
+      renew: async () =>
+        Number(
+          await this.runScript(
+            'a lease renewal',
+            SCRIPTS.renewClaim,
+            [claimKey],
+            [owner, String(this.leaseMs)],
+          ),
+        ) === 1,
+      release: async () => {
+        await this.runScript(
+          'a claim release',
+          SCRIPTS.releaseClaim,
+          [claimKey],
+          [owner, this.channel(name), key],
+        );
+      },
+    };
+  }
+
+  async delete(name: string, key: string): Promise<void> {
+    await this.runScript(
+      'a delete',
+      SCRIPTS.deleteEntry,
+      [this.entryKey(name, key)],
+      [this.channel(name), key],
+    );
+  }
+
+  async clear(name: string): Promise<void> {
+    await this.forEachPage('a clear', this.pattern(name, 'e'), (c, keys) =>
+      this.send(c, ['UNLINK', ...keys]),
+    );
+    await this.publishAll(name);
+  }
+
+  async clearClaims(name: string): Promise<void> {
+    await this.forEachPage('a claim clear', this.pattern(name, 'c'), (c, keys) =>
+      this.send(c, ['DEL', ...keys]),
+    );
+    await this.publishAll(name);
+  }
+
+  async deleteStale(name: string, calculatedBefore: number): Promise<void> {
+    await this.forEachPage('a stale-entry cleanup', this.pattern(name, 'e'), (c, keys) =>
+      this.evalScript(c, SCRIPTS.deleteStale, keys, [String(calculatedBefore)]),
+    );
+  }
+
+  subscribe(name: string, key: string, onChange: () => void): () => void {
+    const channel = this.channel(name);
+    let unsubscribe: (() => void) | undefined;
+    let cancelled = false;
+    this.client().then(
+      (client) => {
+        if (!cancelled) unsubscribe = hubOf(client).add(channel, key, onChange);
+      },
+      () => undefined, // no client now: the waiter polls
+    );
+    return () => {
+      cancelled = true;
+      unsubscribe?.();
+    };
+  }
+
+  async names(): Promise<string[]> {
+    const names = new Set<string>();
+    const layout = /^([^:]*):[ec]:[0-9a-f]{64}$/;
+    await this.forEachPage('a listing', `${escapeGlob(this.prefix)}*`, async (_c, keys) => {
+      for (const raw of keys) {
+        const match = layout.exec(raw.toString('utf8').slice(this.prefix.length));
+        const name = match ? decodeName(match[1] as string) : undefined;
+        if (name !== undefined) names.add(name);
+      }
+    });
+    return [...names].sort();
+  }
+
+  async *list(name: string): AsyncIterable<EntryInfo> {
+    const start = this.prefix.length + encodeName(name).length + ':e:'.length;
+    for await (const page of this.pages('a listing', this.pattern(name, 'e'))) {
+      const infos = await this.run('a listing', (c) =>
+        Promise.all(page.map((raw) => this.describeEntry(c, raw, start))),
+      );
+      for (const info of infos) if (info) yield info;
+    }
+  }
+
+  /** Reads an entry's time and size without its value; `undefined` if not a readable entry. */
+  private async describeEntry(
+    client: RedisClientLike,
+    raw: Buffer,
+    keyStart: number,
+  ): Promise<EntryInfo | undefined> {
+    const [fields, size] = await Promise.all([
+      this.send(client, ['HMGET', raw, 't', 'f']),
+      this.send(client, ['HSTRLEN', raw, 'v']),
+    ]);
+    const [t, f] = Array.isArray(fields) ? fields : [];
+    const calculatedAt = Number(text(t));
+    if (text(f) !== ENTRY_FORMAT_VERSION || !Number.isFinite(calculatedAt)) return undefined;
+    return { key: raw.toString('utf8').slice(keyStart), calculatedAt, size: Number(size) };
+  }
+
+  private entryKey(name: string, key: string): string {
+    return `${this.prefix}${encodeName(name)}:e:${checkKey(key)}`;
+  }
+
+  private claimKey(name: string, key: string): string {
+    return `${this.prefix}${encodeName(name)}:c:${checkKey(key)}`;
+  }
+
+  private channel(name: string): string {
+    return `${this.prefix}${encodeName(name)}:changes`;
+  }
+
+  /** Matches exactly the entry (`e`) or claim (`c`) keys of `name` under this prefix. */
+  private pattern(name: string, kind: 'e' | 'c'): string {
+    return `${escapeGlob(this.prefix)}${encodeName(name)}:${kind}:${HEX_GLOB}`;
+  }
+
+  private ttlFor(name: string): number | undefined {
+    const option = this.entryTtlMs;
+    const ttl = typeof option === 'function' ? option(name) : option;
+    if (ttl === undefined) return undefined;
+    if (!isValidTtl(ttl)) {
+      throw new TypeError(
+        'cachier: RedisCore entryTtlMs(name) must return a positive whole number of ms or undefined',
+      );
+    }
+    return ttl;
+  }
+
+  private async publishAll(name: string): Promise<void> {
+    const channel = this.channel(name);
+    await this.run('a change notice', (c) => this.send(c, ['PUBLISH', channel, ALL_KEYS]));
+  }
+
+  /** SCANs `pattern` (never KEYS: it would block the server), one page of keys at a time. */
+  private async *pages(what: string, pattern: string): AsyncGenerator<Buffer[]> {
+    let cursor = '0';
+    do {
+      const reply = await this.run(what, (c) =>
+        this.send(c, ['SCAN', cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT]),
+      );
+      const [next, keys] = Array.isArray(reply) ? reply : [];
+      cursor = text(next) ?? '0';
+      const page = Array.isArray(keys) ? keys.filter(Buffer.isBuffer) : [];
+      if (page.length > 0) yield page;
+    } while (cursor !== '0');
+  }
+
+  private async forEachPage(
+    what: string,
+    pattern: string,
+    onPage: (client: RedisClientLike, keys: Buffer[]) => Promise<unknown>,
+  ): Promise<void> {
+    for await (const page of this.pages(what, pattern)) {
+      await this.run(what, (c) => onPage(c, page));
+    }
+  }
+
+  private send(client: RedisClientLike, args: ReadonlyArray<string | Buffer>): Promise<unknown> {
+    return client.sendCommand(args, this.commandOptions);
+  }
+
+  private runScript(
+    what: string,
+    source: Script,
+    keys: ReadonlyArray<string | Buffer>,
+    args: ReadonlyArray<string | Buffer>,
+  ): Promise<unknown> {
+    return this.run(what, (c) => this.evalScript(c, source, keys, args));
+  }
+
+  /** EVALSHA, falling back to EVAL once when the server does not have the script cached. */
+  private async evalScript(
+    client: RedisClientLike,
+    { source, sha }: Script,
+    keys: ReadonlyArray<string | Buffer>,
+    args: ReadonlyArray<string | Buffer>,
+  ): Promise<unknown> {
+    const tail = [String(keys.length), ...keys, ...args];
+    try {
+      return await this.send(client, ['EVALSHA', sha, ...tail]);
+    } catch (error) {
+      if (!/^NOSCRIPT/.test((error as Error | undefined)?.message ?? '')) throw error;
+      return this.send(client, ['EVAL', source, ...tail]);
+    }
+  }
+
+  /**
+   * Runs one operation within `operationTimeoutMs` (client getter included). node-redis
+   * drops a command still queued at the timeout (the `timeout` command option); our timer
+   * also covers a command sent to a server that never answers. When Redis proves
+   * unreachable, the next operations fail at once for a while and the getter is asked again.
+   */
+  private async run<T>(what: string, operation: (client: RedisClientLike) => Promise<T>) {
+    if (performance.now() < this.unavailableUntil) {
+      throw new CachierError(
+        'CACHIER_REDIS_UNAVAILABLE',
+        `skipped ${what}: Redis was unreachable moments ago (${describeError(this.unavailableError)})`,
+        { cause: this.unavailableError },
+      );
+    }
+    try {
+      return await withTimeout(this.client().then(operation), this.timeoutMs, what);
+    } catch (error) {
+      if (isUnavailable(error)) {
+        // A monotonic clock: a wall clock stepping back must not stretch the pause.
+        this.unavailableUntil = performance.now() + Math.max(1000, this.timeoutMs);
+        this.unavailableError = error;
+        if (typeof this.source === 'function') this.clientPromise = undefined;
+      }
+      throw error;
+    }
+  }
+
+  private client(): Promise<RedisClientLike> {
+    if (!this.clientPromise) {
+      const attempt = this.resolveClient();
+      this.clientPromise = attempt;
+      attempt.catch(() => {
+        if (this.clientPromise === attempt) this.clientPromise = undefined;
+      });
+    }
+    return this.clientPromise;
+  }
+
+  private async resolveClient(): Promise<RedisClientLike> {
+    const source = this.source;
+    let client: unknown;
+    try {
+      client = typeof source === 'function' ? await source() : source;
+    } catch (error) {
+      throw new CachierError(
+        'CACHIER_REDIS_CLIENT_FAILED',
+        `the RedisCore client function failed: ${describeError(error)}`,
+        { cause: error },
+      );
+    }
+    if (!isClient(client)) {
+      throw new CachierError(
+        'CACHIER_REDIS_CLIENT_FAILED',
+        'the RedisCore client function must return a node-redis client (from createClient())',
+      );
+    }
+    return client;
+  }
+}
+
+function isValidTtl(ttl: unknown): ttl is number {
+  return typeof ttl === 'number' && Number.isSafeInteger(ttl) && ttl > 0;
+}
+
+function checkKey(key: string): string {
+  if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+    throw new TypeError('cachier: a RedisCore key must be a 64-character lowercase hex SHA-256');
+  }
+  return key;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new CachierError(
+          'CACHIER_REDIS_TIMEOUT',
+          `Redis did not complete ${what} within ${ms} ms (RedisCore operationTimeoutMs)`,
+        ),
+      );
+    }, ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

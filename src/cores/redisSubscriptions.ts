@@ -1,0 +1,175 @@
+import type { RedisClientLike, RedisSubscriberLike } from './redisClient.js';
+
+/** What a publisher sends on a name's channel when every key of the name may have changed. */
+export const ALL_KEYS = '*';
+/** Pause before a dead subscriber connection is opened again while waiters remain. */
+const RETRY_MS = 1000;
+
+interface Waiter {
+  key: string;
+  onChange: () => void;
+}
+
+interface ChannelState {
+  waiters: Set<Waiter>;
+  /** The server confirmed the subscription on the current subscriber connection. */
+  active: boolean;
+  /** A SUBSCRIBE is on its way on the current subscriber connection. */
+  subscribing: boolean;
+}
+
+function callSafely(onChange: () => void): void {
+  try {
+    onChange();
+  } catch {
+    // A waiter's own failure must not stop the other waiters' wake-ups.
+  }
+}
+
+/**
+ * One pub/sub connection per user client, shared by every waiter of every RedisCore on
+ * that client. Channels are subscribed while they have waiters. The connection is a
+ * duplicate of the user's client that never reconnects by itself (its reconnection timer
+ * would keep the program alive), is unref'd, and is closed when the user's client ends;
+ * after a loss it is opened again on an unref'd timer while waiters remain. Waiters get a
+ * spurious `onChange` whenever a message may have been missed (the subscription has just
+ * become active, or the connection was lost), so that they re-read at once.
+ */
+export class SubscriptionHub {
+  private readonly channels = new Map<string, ChannelState>();
+  private subscriber: RedisSubscriberLike | undefined;
+  private connecting: Promise<RedisSubscriberLike> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly dispatch = (message: string, channel: string): void => {
+    const state = this.channels.get(channel);
+    if (!state) return;
+    for (const waiter of [...state.waiters]) {
+      if (message === ALL_KEYS || message === waiter.key) callSafely(waiter.onChange);
+    }
+  };
+
+  constructor(private readonly client: RedisClientLike) {
+    client.on('end', () => this.dropSubscriber());
+  }
+
+  /** Calls `onChange` when a message for `key` (or for every key) arrives on `channel`. */
+  add(channel: string, key: string, onChange: () => void): () => void {
+    let state = this.channels.get(channel);
+    if (!state) {
+      state = { waiters: new Set(), active: false, subscribing: false };
+      this.channels.set(channel, state);
+    }
+    const waiter: Waiter = { key, onChange };
+    state.waiters.add(waiter);
+    this.subscribePending();
+    return () => {
+      const current = this.channels.get(channel);
+      if (!current?.waiters.delete(waiter) || current.waiters.size > 0) return;
+      this.channels.delete(channel);
+      if (current.active && this.subscriber) {
+        this.subscriber.unsubscribe(channel, this.dispatch).catch(() => undefined);
+      }
+    };
+  }
+
+  /** Subscribes every channel that has waiters and no subscription on the live connection. */
+  private subscribePending(): void {
+    if (!this.client.isOpen) return; // the user closed the client: open nothing new
+    for (const [channel, state] of this.channels) {
+      if (state.active || state.subscribing) continue;
+      state.subscribing = true;
+      this.connect()
+        .then(async (subscriber) => {
+          await subscriber.subscribe(channel, this.dispatch);
+          if (this.subscriber !== subscriber) return; // lost meanwhile; dropSubscriber reset it
+          state.subscribing = false;
+          if (this.channels.get(channel) !== state) {
+            // Every waiter left while the SUBSCRIBE was on its way.
+            subscriber.unsubscribe(channel, this.dispatch).catch(() => undefined);
+            return;
+          }
+          state.active = true;
+          // A change published before the server confirmed was not delivered: re-check.
+          for (const waiter of [...state.waiters]) callSafely(waiter.onChange);
+        })
+        .catch(() => {
+          // Waiters keep polling; the connection is retried while they remain.
+          state.subscribing = false;
+          this.scheduleRetry();
+        });
+    }
+  }
+
+  private connect(): Promise<RedisSubscriberLike> {
+    if (this.subscriber) return Promise.resolve(this.subscriber);
+    if (!this.connecting) {
+      const subscriber = this.client.duplicate({
+        // Our own retry is unref'd; node-redis's reconnection timer would hold the program.
+        socket: { ...(this.client.options?.socket ?? {}), reconnectStrategy: false },
+      });
+      subscriber.on('error', () => this.dropSubscriber(subscriber));
+      subscriber.unref();
+      const attempt = subscriber.connect().then(() => {
+        if (this.connecting !== attempt) {
+          // The user's client ended while this connection was being opened.
+          destroyQuietly(subscriber);
+          throw new Error('the Redis client was closed');
+        }
+        this.connecting = undefined;
+        this.subscriber = subscriber;
+        return subscriber;
+      });
+      this.connecting = attempt;
+      attempt.catch(() => {
+        if (this.connecting === attempt) this.connecting = undefined;
+        destroyQuietly(subscriber);
+      });
+    }
+    return this.connecting;
+  }
+
+  /** Closes the subscriber connection (lost, or the user's client ended); waiters re-check. */
+  private dropSubscriber(which?: RedisSubscriberLike): void {
+    if (which && which !== this.subscriber) return;
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    this.connecting = undefined;
+    if (subscriber) destroyQuietly(subscriber);
+    for (const state of this.channels.values()) {
+      const wasActive = state.active;
+      state.active = false;
+      state.subscribing = false;
+      if (wasActive) for (const waiter of [...state.waiters]) callSafely(waiter.onChange);
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.channels.size === 0 || !this.client.isOpen) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.subscribePending();
+    }, RETRY_MS);
+    this.retryTimer.unref();
+  }
+}
+
+function destroyQuietly(subscriber: RedisSubscriberLike): void {
+  try {
+    subscriber.destroy();
+  } catch {
+    // Already closed.
+  }
+}
+
+const hubs = new WeakMap<RedisClientLike, SubscriptionHub>();
+
+/** The one hub (and so the one subscriber connection) of a user's client. */
+export function hubOf(client: RedisClientLike): SubscriptionHub {
+  let hub = hubs.get(client);
+  if (!hub) {
+    hub = new SubscriptionHub(client);
+    hubs.set(client, hub);
+  }
+  return hub;
+}
