@@ -501,6 +501,8 @@ export class PostgresCore implements Core {
           ),
         );
       }, this.timeoutMs);
+      // The pending operation, not this guard, decides whether the program stays alive.
+      timer.unref();
       promise.then(
         (value) => {
           clearTimeout(timer);

@@ -5,6 +5,8 @@ import type { Client, ClientConfig, Notification, Pool } from 'pg';
 const LINGER_MS = 2_000;
 /** After the LISTEN connection failed, waits rely on polling for this long before a retry. */
 const RETRY_AFTER_MS = 1_000;
+/** How often an open LISTEN connection checks whether its pool was ended. */
+const POOL_CHECK_MS = 500;
 
 type ClientConstructor = new (config?: ClientConfig) => Client;
 
@@ -33,7 +35,8 @@ const quoted = (channel: string) => `"${channel.replaceAll('"', '""')}"`;
  * and `pool.options`), not one taken from the pool, so it never holds a pool slot and
  * never stops `pool.end()` from resolving. Its socket is unref'd, so it never keeps a
  * program alive; it is closed when no waiter needed it for {@link LINGER_MS}, and when the
- * pool is seen ending. When it cannot be made or breaks, every waiter is woken once and
+ * pool ends (seen when the pool drops its idle clients, or at the latest within
+ * {@link POOL_CHECK_MS}: pg's Pool has no 'end' event). When it cannot be made or breaks, every waiter is woken once and
  * waits go on by polling; the next subscription after {@link RETRY_AFTER_MS} tries again.
  */
 export class PoolListener {
@@ -43,6 +46,7 @@ export class PoolListener {
   private connecting: Promise<Client | undefined> | undefined;
   private readonly listening = new Set<string>();
   private lingerTimer: NodeJS.Timeout | undefined;
+  private poolCheck: NodeJS.Timeout | undefined;
   private retryAt = 0;
   /** Clients already given up on: their late 'error'/'end' events change nothing. */
   private readonly dead = new WeakSet<Client>();
@@ -140,6 +144,10 @@ export class PoolListener {
           return undefined;
         }
         this.client = client;
+        this.poolCheck = setInterval(() => {
+          if (this.poolEnding()) this.close();
+        }, POOL_CHECK_MS);
+        this.poolCheck.unref();
         return client;
       },
       () => {
@@ -174,6 +182,7 @@ export class PoolListener {
     if (this.client === client) {
       this.client = undefined;
       this.listening.clear();
+      clearInterval(this.poolCheck);
     }
     this.retryAt = performance.now() + RETRY_AFTER_MS;
     void client.end().catch(() => undefined);
@@ -202,6 +211,7 @@ export class PoolListener {
   close(): void {
     clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
+    clearInterval(this.poolCheck);
     const client = this.client;
     this.client = undefined;
     this.listening.clear();
