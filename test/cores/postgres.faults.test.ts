@@ -138,11 +138,11 @@ describe.skipIf(!found.server)('PostgresCore when the server goes away and comes
   afterAll(() => found.server?.close());
 
   it('a lost LISTEN connection wakes its waiters, and a later subscription listens again', async () => {
-    const application = `cachier-faults-${process.pid}`;
+    const application = `cachier-faults-${randomBytes(6).toString('hex')}`;
     const pool = new pg.Pool({ connectionString: url, application_name: application });
     pool.on('error', () => undefined); // terminated idle clients are the pool's own business
     const admin = new pg.Pool({ connectionString: url });
-    const table = `faults_${process.pid}`;
+    const table = `faults_${randomBytes(6).toString('hex')}`;
     const core = new PostgresCore({ pool, table });
     const writer = new PostgresCore({ pool: admin, table });
     try {
@@ -175,6 +175,7 @@ describe.skipIf(!found.server)('PostgresCore when the server goes away and comes
       expect(await core.get('n', later)).toEqual(entry);
     } finally {
       await pool.end();
+      await admin.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta"`);
       await admin.end();
     }
   });

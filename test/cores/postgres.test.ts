@@ -72,6 +72,7 @@ describe.skipIf(!found.server)('PostgresCore on a real PostgreSQL server', () =>
   let table: string;
   let coreA: PostgresCore;
   let coreB: PostgresCore;
+  const schema = `cachier_test_${randomBytes(6).toString('hex')}`;
 
   beforeAll(() => {
     poolA = makePool();
@@ -79,14 +80,24 @@ describe.skipIf(!found.server)('PostgresCore on a real PostgreSQL server', () =>
     admin = makePool();
   });
   afterAll(async () => {
+    if (created.length > 0) {
+      await admin.query(`DROP TABLE IF EXISTS ${created.map((name) => `"${name}"`).join(', ')}`);
+    }
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await Promise.all(pools.map((pool) => pool.end()));
     await found.server?.close();
   });
 
-  // Each test gets a table of its own, so tests never see each other's rows.
-  let tableCounter = 0;
+  // Each test gets a table of its own, so tests never see each other's rows (nor an
+  // earlier run's, on a shared server); every table is dropped at the end.
+  const created: string[] = [];
+  const newTable = (prefix: string) => {
+    const made = `${prefix}_${randomBytes(6).toString('hex')}`;
+    created.push(made, `${made}_meta`);
+    return made;
+  };
   const freshCores = (options: { leaseMs?: number } = {}) => {
-    table = `t_${process.pid}_${++tableCounter}`;
+    table = newTable('t');
     coreA = new PostgresCore({ pool: poolA, table, ...options });
     coreB = new PostgresCore({ pool: poolB, table, ...options });
   };
@@ -124,7 +135,7 @@ describe.skipIf(!found.server)('PostgresCore on a real PostgreSQL server', () =>
     });
 
     it('is created once by many pools racing for it (the catalog race is absorbed)', async () => {
-      table = `race_${process.pid}_${++tableCounter}`;
+      table = newTable('race');
       const racers = Array.from({ length: 8 }, () => makePool());
       const cores = racers.map((pool) => new PostgresCore({ pool, table }));
       const key = newKey();
@@ -135,12 +146,12 @@ describe.skipIf(!found.server)('PostgresCore on a real PostgreSQL server', () =>
     });
 
     it('lives in the schema named in the table option', async () => {
-      await admin.query('CREATE SCHEMA IF NOT EXISTS cachier_test_schema');
-      const core = new PostgresCore({ pool: poolA, table: 'cachier_test_schema.entries' });
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      const core = new PostgresCore({ pool: poolA, table: `${schema}.entries` });
       const key = newKey();
       await core.set('n', key, { bytes: new Uint8Array([9]), calculatedAt: 1 });
       const { rows: found } = await admin.query(
-        'SELECT octet_length(value) AS size FROM cachier_test_schema.entries WHERE key = $1',
+        `SELECT octet_length(value) AS size FROM ${schema}.entries WHERE key = $1`,
         [key],
       );
       expect(found).toEqual([{ size: 1 }]);
@@ -501,7 +512,7 @@ describe.skipIf(!found.server)('PostgresCore on a real PostgreSQL server', () =>
 
     it('pool.end() also closes the LISTEN connection', async () => {
       freshCores();
-      const application = `cachier-end-${process.pid}-${tableCounter}`;
+      const application = `cachier-end-${randomBytes(6).toString('hex')}`;
       const pool = new pg.Pool({ connectionString: url, application_name: application });
       const core = new PostgresCore({ pool, table });
       const name = newName();
