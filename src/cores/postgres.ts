@@ -367,7 +367,7 @@ export class PostgresCore implements Core {
       const { rows } = await this.query(
         'a listing',
         `SELECT key, calculated_at, octet_length(value) AS size FROM ${this.table}
-         WHERE name = $1 AND value IS NOT NULL AND key > $2
+         WHERE name = $1 AND value IS NOT NULL AND key COLLATE "C" > $2
          ORDER BY key COLLATE "C" LIMIT ${LIST_PAGE_ROWS}`,
         [name, after],
       );

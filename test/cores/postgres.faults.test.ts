@@ -137,7 +137,7 @@ describe.skipIf(!found.server)('PostgresCore when the server goes away and comes
   const url = found.server?.url ?? '';
   afterAll(() => found.server?.close());
 
-  it('a lost LISTEN connection wakes its waiters, and a later subscription listens again', async () => {
+  it('a lost LISTEN connection wakes its waiters; a later wait listens again; killed connections are replaced', async () => {
     const application = `cachier-faults-${randomBytes(6).toString('hex')}`;
     const pool = new pg.Pool({ connectionString: url, application_name: application });
     pool.on('error', () => undefined); // terminated idle clients are the pool's own business
@@ -171,8 +171,23 @@ describe.skipIf(!found.server)('PostgresCore when the server goes away and comes
         await writer.set('n', later, entry);
         return laterCalls > 0;
       }, 'the new subscription is live');
-      // And the core itself works on after its pool lost connections.
-      expect(await core.get('n', later)).toEqual(entry);
+      // Every connection of the pool is killed: the core works on once the pool has
+      // replaced them.
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+        [application],
+      );
+      await eventually(
+        () =>
+          core.get('n', later).then(
+            (got) => got !== undefined,
+            () => false,
+          ),
+        'the core reads again after its connections were killed',
+      );
+      const again = newKey();
+      await core.set('n', again, entry);
+      expect(await writer.get('n', again)).toEqual(entry);
     } finally {
       await pool.end();
       await admin.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta"`);
