@@ -474,7 +474,6 @@ export class PostgresCore implements Core {
         // A monotonic clock: a wall clock stepping back must not stretch the pause.
         this.unavailableUntil = performance.now() + this.timeoutMs;
         this.unavailableError = error;
-        this.poolPromise = undefined;
       }
       throw error;
     }

@@ -76,7 +76,14 @@ describe('PostgresCore when the server cannot be reached', () => {
     const pool = new pg.Pool({
       connectionString: `postgres://postgres@127.0.0.1:${silent.port}/x`,
     });
-    const core = new PostgresCore({ pool, operationTimeoutMs: 300 });
+    let poolCalls = 0;
+    const core = new PostgresCore({
+      pool: () => {
+        poolCalls++;
+        return pool;
+      },
+      operationTimeoutMs: 300,
+    });
     try {
       await expect(core.get('n', newKey())).rejects.toMatchObject({
         code: 'CACHIER_POSTGRES_TIMEOUT',
@@ -93,6 +100,9 @@ describe('PostgresCore when the server cannot be reached', () => {
       await expect(core.tryClaim('n', newKey())).rejects.toMatchObject({
         code: 'CACHIER_POSTGRES_TIMEOUT',
       });
+      // A timeout is the server's fault, not the pool's: the pool function is not asked
+      // again (it may well make a new pool each time it is called).
+      expect(poolCalls).toBe(1);
     } finally {
       await silent.close();
       await pool.end();
