@@ -1,0 +1,620 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+// Types only: erased at build time, so importing cachier never loads the optional driver.
+import type { Pool, QueryConfig, QueryResult, QueryResultRow } from 'pg';
+import { CachierError, CorruptEntryError } from '../errors.js';
+import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
+import { listenerOf } from './postgresListener.js';
+
+/**
+ * A `pg` Pool, or a function that returns one (or a promise of one), called once before
+ * the first operation and again after it failed.
+ *
+ * @example
+ * const pool: PgPoolSource = () => new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ */
+export type PgPoolSource = Pool | (() => Pool | Promise<Pool>);
+
+/**
+ * Options of {@link PostgresCore}.
+ *
+ * @example
+ * const core = new PostgresCore({ pool, table: 'app.cachier', leaseMs: 30_000 });
+ */
+export interface PostgresCoreOptions {
+  /**
+   * The `pg` Pool that reaches the database (cachier never makes or ends one), or a
+   * function returning it. The role needs SELECT, INSERT, UPDATE and DELETE on the table,
+   * and CREATE on its schema the first time, unless you create the tables yourself.
+   * @example new PostgresCore({ pool: new pg.Pool({ connectionString }) })
+   */
+  pool: PgPoolSource;
+  /**
+   * The table that holds the entries, optionally schema-qualified (`'app.cachier'`), made
+   * if missing together with `<table>_meta`. Letters, digits and `_`, at most 58
+   * characters per part; used exactly as written (quoted), so case matters.
+   * @default 'cachier'
+   * @example new PostgresCore({ pool, table: 'cache.reports' })
+   */
+  table?: string;
+  /**
+   * How long a claim ("being calculated" mark) lives without renewal, measured on the
+   * database server's clock (`now()`), so the machines' clocks never decide who owns a
+   * key. cachier renews a held claim every `leaseMs / 4`; a crashed owner's claim is taken
+   * over once it lapses. At least 200.
+   * @default 10_000
+   * @example new PostgresCore({ pool, leaseMs: 30_000 })
+   */
+  leaseMs?: number;
+  /**
+   * Upper bound on every database operation, waiting for a pool connection included, so
+   * that a database that is down or never answers cannot hold a call: the operation
+   * rejects (cachier warns and returns the function's value). Also sent to `pg` as the
+   * query's `query_timeout`, so that a connection stuck on a lost server is dropped from
+   * the pool. After a timeout, the core fails operations at once for `operationTimeoutMs`
+   * instead of waiting again.
+   * @default 5_000
+   * @example new PostgresCore({ pool, operationTimeoutMs: 2_000 })
+   */
+  operationTimeoutMs?: number;
+}
+
+/** The row format, stored in every row: rows of other versions read as misses. */
+const ROW_FORMAT_VERSION = 1;
+/** The table layout, recorded in `<table>_meta` so that later releases can migrate. */
+export const POSTGRES_SCHEMA_VERSION = 1;
+const DEFAULT_TABLE = 'cachier';
+const DEFAULT_LEASE_MS = 10_000;
+const DEFAULT_OPERATION_TIMEOUT_MS = 5_000;
+const MIN_LEASE_MS = 200;
+const LIST_PAGE_ROWS = 500;
+const OPTION_NAMES = ['pool', 'table', 'leaseMs', 'operationTimeoutMs'];
+/** `<part>_meta` must stay within PostgreSQL's 63-byte identifiers. */
+const IDENTIFIER_PART = /^[A-Za-z_][A-Za-z0-9_]{0,57}$/;
+
+/** SQLSTATEs of a lost race between two `CREATE TABLE IF NOT EXISTS` of the same table. */
+const CREATE_RACE_CODES = new Set(['23505', '42P07', '42710', '40P01']);
+const UNDEFINED_TABLE = '42P01';
+
+/** The tables' DDL (the README shows it for the default table name). */
+function schemaSql(table: string, meta: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+  name text NOT NULL,
+  key text NOT NULL,
+  value bytea,
+  calculated_at double precision,
+  format_version integer,
+  claim_owner text,
+  claim_expires_at timestamptz,
+  PRIMARY KEY (name, key)
+);
+CREATE TABLE IF NOT EXISTS ${meta} (
+  property text PRIMARY KEY,
+  value text NOT NULL
+);
+INSERT INTO ${meta} (property, value) VALUES ('schema_version', '${POSTGRES_SCHEMA_VERSION}')
+  ON CONFLICT (property) DO NOTHING;`;
+}
+
+const quoteIdentifier = (part: string) => `"${part}"`;
+
+/** A short, stable tag of a cache name for NOTIFY payloads (names can be long). */
+const nameTag = (name: string) => createHash('sha256').update(name).digest('hex').slice(0, 16);
+
+let machine: string | undefined;
+
+/** Unique per claim; host and pid make a stuck claim traceable in the table. */
+function newOwnerId(): string {
+  machine ??= `${hostname()}:${process.pid}`;
+  return `${machine}:${randomUUID()}`;
+}
+
+function sqlState(error: unknown): unknown {
+  return (error as { code?: unknown } | undefined)?.code;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function isPool(value: unknown): value is Pool {
+  const candidate = value as Partial<Record<string, unknown>> | null | undefined;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.query === 'function' &&
+    typeof candidate.connect === 'function' &&
+    typeof candidate.on === 'function'
+  );
+}
+
+/** The bytes of a bytea column as a plain Uint8Array view (pg returns a Buffer). */
+function bytesOf(value: unknown): Uint8Array | undefined {
+  if (!(value instanceof Uint8Array)) return undefined;
+  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
+
+/** Tables ensured per pool: one `CREATE TABLE IF NOT EXISTS` per pool and table, retried after a failure. */
+const ensured = new WeakMap<object, Map<string, Promise<void>>>();
+
+/**
+ * Stores cachier entries in a PostgreSQL table, so that processes on many machines share
+ * entries and calculate each key once. One row per entry, keyed by `(name, key)`: the
+ * value as `bytea`, its calculation time, and the claim (owner and expiry). A claim is one
+ * `INSERT ... ON CONFLICT ... DO UPDATE ... WHERE` that succeeds only when no live claim
+ * exists, with lease times computed and compared on the database's clock (`now()`).
+ * Waiters in other processes are woken by `LISTEN/NOTIFY` over one connection per pool,
+ * which never keeps a program alive nor holds `pool.end()`. Needs the optional `pg`
+ * package; cachier uses the Pool you pass and never ends it.
+ *
+ * @example
+ * import pg from 'pg';
+ * import { cachier, PostgresCore } from 'cachier';
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const store = new PostgresCore({ pool });
+ * const report = cachier(fetchReport, { backend: store });
+ * // ... at shutdown:
+ * await pool.end();
+ */
+export class PostgresCore implements Core {
+  readonly kind = 'postgres';
+  readonly stores = 'bytes';
+  readonly leaseMs: number;
+  /** The table as written in SQL (quoted, schema-qualified when given so). */
+  readonly table: string;
+  private readonly meta: string;
+  /** The NOTIFY channel of this table (an identifier of [a-z0-9_]). */
+  private readonly channel: string;
+  private readonly poolSource: PgPoolSource;
+  private readonly timeoutMs: number;
+  private poolPromise: Promise<Pool> | undefined;
+  /** After an operation timed out, operations fail at once until this time. */
+  private unavailableUntil = 0;
+  private unavailableError: unknown;
+
+  constructor(options: PostgresCoreOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(
+        'cachier: PostgresCore needs an options object: new PostgresCore({ pool: new pg.Pool(...) })',
+      );
+    }
+    for (const option of Object.keys(options)) {
+      if (!OPTION_NAMES.includes(option)) {
+        throw new TypeError(
+          `cachier: unknown PostgresCore option '${option}'. Valid ones are: ${OPTION_NAMES.join(', ')}`,
+        );
+      }
+    }
+    const {
+      pool,
+      table = DEFAULT_TABLE,
+      leaseMs = DEFAULT_LEASE_MS,
+      operationTimeoutMs = DEFAULT_OPERATION_TIMEOUT_MS,
+    } = options;
+    if (typeof pool !== 'function' && !isPool(pool)) {
+      throw new TypeError(
+        'cachier: PostgresCore pool must be a pg Pool (new pg.Pool(...)) or a function returning one',
+      );
+    }
+    const parts = typeof table === 'string' ? table.split('.') : [];
+    if (
+      parts.length < 1 ||
+      parts.length > 2 ||
+      !parts.every((part) => IDENTIFIER_PART.test(part))
+    ) {
+      throw new TypeError(
+        "cachier: PostgresCore table must be a table name such as 'cachier' or 'app.cachier': letters, digits and _, starting with a letter or _, at most 58 characters per part",
+      );
+    }
+    if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs < MIN_LEASE_MS) {
+      throw new TypeError(
+        `cachier: PostgresCore leaseMs must be a number >= ${MIN_LEASE_MS} (milliseconds)`,
+      );
+    }
+    if (
+      typeof operationTimeoutMs !== 'number' ||
+      !Number.isFinite(operationTimeoutMs) ||
+      operationTimeoutMs <= 0
+    ) {
+      throw new TypeError(
+        'cachier: PostgresCore operationTimeoutMs must be a positive number (milliseconds)',
+      );
+    }
+    const quotedParts = parts.map(quoteIdentifier);
+    const metaParts = [...parts.slice(0, -1), `${parts[parts.length - 1]}_meta`];
+    this.table = quotedParts.join('.');
+    this.meta = metaParts.map(quoteIdentifier).join('.');
+    this.channel = `cachier_${createHash('sha256').update(this.table).digest('hex').slice(0, 16)}`;
+    this.poolSource = pool;
+    this.leaseMs = leaseMs;
+    this.timeoutMs = operationTimeoutMs;
+  }
+
+  async get(name: string, key: string): Promise<StoredEntry | undefined> {
+    const { rows } = await this.query(
+      'a read',
+      `SELECT value, calculated_at, format_version FROM ${this.table} WHERE name = $1 AND key = $2`,
+      [name, key],
+    );
+    const row = rows[0];
+    // A row that only carries a claim has no value yet.
+    if (!row || row.value === null) return undefined;
+    if (row.format_version !== ROW_FORMAT_VERSION) return undefined;
+    const bytes = bytesOf(row.value);
+    const calculatedAt = row.calculated_at;
+    if (!bytes || typeof calculatedAt !== 'number' || !Number.isFinite(calculatedAt)) {
+      throw new CorruptEntryError('cachier found a damaged row in its PostgreSQL table');
+    }
+    return { bytes, calculatedAt };
+  }
+
+  async set(name: string, key: string, entry: StoredEntry): Promise<void> {
+    const { bytes } = entry;
+    // The upsert leaves any claim on the row alone: its owner releases it after storing.
+    await this.query(
+      'a write',
+      `WITH stored AS (
+         INSERT INTO ${this.table} (name, key, value, calculated_at, format_version)
+         VALUES ($1, $2, $3, $4, ${ROW_FORMAT_VERSION})
+         ON CONFLICT (name, key) DO UPDATE SET value = EXCLUDED.value,
+           calculated_at = EXCLUDED.calculated_at, format_version = EXCLUDED.format_version
+         RETURNING 1
+       )
+       SELECT pg_notify($5, $6) FROM stored`,
+      [
+        name,
+        key,
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        entry.calculatedAt,
+        this.channel,
+        `${nameTag(name)}:${key}`,
+      ],
+    );
+  }
+
+  async tryClaim(name: string, key: string): Promise<Claim | undefined> {
+    const owner = newOwnerId();
+    // Under READ COMMITTED, concurrent claimers of one row queue on its lock and each
+    // re-checks the WHERE against the winner's row: exactly one sees it free.
+    const { rows } = await this.query(
+      'a claim',
+      `INSERT INTO ${this.table} AS entry (name, key, claim_owner, claim_expires_at)
+       VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
+       ON CONFLICT (name, key) DO UPDATE SET claim_owner = EXCLUDED.claim_owner,
+         claim_expires_at = EXCLUDED.claim_expires_at
+       WHERE entry.claim_owner IS NULL OR entry.claim_expires_at <= now()
+       RETURNING claim_owner`,
+      [name, key, owner, this.leaseMs],
+    );
+    if (rows[0]?.claim_owner !== owner) return undefined;
+    return {
+      renew: () => this.renew(name, key, owner),
+      release: () => this.release(name, key, owner),
+    };
+  }
+
+  async delete(name: string, key: string): Promise<void> {
+    await this.stripValues('a delete', 'name = $1 AND key = $2', [name, key]);
+    await this.dropEmptyRows('a delete', 'name = $1 AND key = $2', [name, key]);
+    await this.notify(name, key);
+  }
+
+  async clear(name: string): Promise<void> {
+    await this.stripValues('a clear', 'name = $1', [name]);
+    await this.dropEmptyRows('a clear', 'name = $1', [name]);
+    await this.notify(name, '*');
+  }
+
+  async clearClaims(name: string): Promise<void> {
+    await this.query(
+      'a claim clear',
+      `UPDATE ${this.table} SET claim_owner = NULL, claim_expires_at = NULL
+       WHERE name = $1 AND claim_owner IS NOT NULL`,
+      [name],
+    );
+    await this.dropEmptyRows('a claim clear', 'name = $1', [name]);
+    await this.notify(name, '*');
+  }
+
+  async deleteStale(name: string, calculatedBefore: number): Promise<void> {
+    await this.stripValues('a stale-entry cleanup', 'name = $1 AND calculated_at < $2', [
+      name,
+      calculatedBefore,
+    ]);
+    await this.dropEmptyRows('a stale-entry cleanup', 'name = $1', [name]);
+  }
+
+  /**
+   * Calls `onChange` when another process (or this one) stores, releases or deletes the
+   * key's entry, through `LISTEN/NOTIFY` on one connection per pool. Never keeps the
+   * process alive; when notifications are unavailable, waits rely on polling.
+   */
+  subscribe(name: string, key: string, onChange: () => void): () => void {
+    let unsubscribe: (() => void) | undefined;
+    let cancelled = false;
+    this.pool().then(
+      (pool) => {
+        if (!cancelled) {
+          unsubscribe = listenerOf(pool).add(this.channel, `${nameTag(name)}:${key}`, onChange);
+        }
+      },
+      () => undefined, // no pool now: the waiter polls
+    );
+    return () => {
+      cancelled = true;
+      unsubscribe?.();
+    };
+  }
+
+  location(): undefined {
+    return undefined;
+  }
+
+  async names(): Promise<string[]> {
+    const { rows } = await this.query(
+      'a listing',
+      `SELECT DISTINCT name FROM ${this.table} WHERE value IS NOT NULL ORDER BY name`,
+      [],
+    );
+    return rows.map((row) => String(row.name));
+  }
+
+  async *list(name: string): AsyncIterable<EntryInfo> {
+    // Pages by key, so that a large cache is never read into memory at once.
+    let after = '';
+    for (;;) {
+      const { rows } = await this.query(
+        'a listing',
+        `SELECT key, calculated_at, octet_length(value) AS size FROM ${this.table}
+         WHERE name = $1 AND value IS NOT NULL AND key COLLATE "C" > $2
+         ORDER BY key COLLATE "C" LIMIT ${LIST_PAGE_ROWS}`,
+        [name, after],
+      );
+      for (const row of rows) {
+        yield {
+          key: String(row.key),
+          calculatedAt: Number(row.calculated_at),
+          size: Number(row.size),
+        };
+      }
+      if (rows.length < LIST_PAGE_ROWS) return;
+      after = String(rows[rows.length - 1]?.key);
+    }
+  }
+
+  private async renew(name: string, key: string, owner: string): Promise<boolean> {
+    const { rowCount } = await this.query(
+      'a lease renewal',
+      `UPDATE ${this.table} SET claim_expires_at = now() + $4 * interval '1 millisecond'
+       WHERE name = $1 AND key = $2 AND claim_owner = $3`,
+      [name, key, owner, this.leaseMs],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  private async release(name: string, key: string, owner: string): Promise<void> {
+    const { rows } = await this.query(
+      'a claim release',
+      `WITH released AS (
+         UPDATE ${this.table} SET claim_owner = NULL, claim_expires_at = NULL
+         WHERE name = $1 AND key = $2 AND claim_owner = $3
+         RETURNING value IS NULL AS empty
+       )
+       SELECT empty, pg_notify($4, $5) FROM released`,
+      [name, key, owner, this.channel, `${nameTag(name)}:${key}`],
+    );
+    // Released without a value (the function failed): drop the row it leaves empty.
+    if (rows[0]?.empty === true) {
+      await this.dropEmptyRows('a claim release', 'name = $1 AND key = $2', [name, key]);
+    }
+  }
+
+  /**
+   * Removes values (and keeps the rows, whose claims stay with their owners). Stripping
+   * first and then dropping rows left with neither value nor claim stays right whatever
+   * claims are taken or released between the two statements.
+   */
+  private async stripValues(what: string, where: string, values: unknown[]): Promise<void> {
+    await this.query(
+      what,
+      `UPDATE ${this.table} SET value = NULL, calculated_at = NULL, format_version = NULL
+       WHERE ${where} AND value IS NOT NULL`,
+      values,
+    );
+  }
+
+  private async dropEmptyRows(what: string, where: string, values: unknown[]): Promise<void> {
+    await this.query(
+      what,
+      `DELETE FROM ${this.table} WHERE ${where} AND value IS NULL AND claim_owner IS NULL`,
+      values,
+    );
+  }
+
+  private async notify(name: string, key: string): Promise<void> {
+    await this.query('a notification', 'SELECT pg_notify($1, $2)', [
+      this.channel,
+      `${nameTag(name)}:${key}`,
+    ]);
+  }
+
+  /**
+   * Runs one statement within `operationTimeoutMs` (pool, table check and connection
+   * wait included). When the table is missing (dropped meanwhile), makes it again once.
+   */
+  private async query(
+    what: string,
+    text: string,
+    values: unknown[],
+  ): Promise<{ rows: QueryResultRow[]; rowCount: number | null }> {
+    if (performance.now() < this.unavailableUntil) {
+      throw new CachierError(
+        'CACHIER_POSTGRES_UNAVAILABLE',
+        `skipped ${what}: PostgreSQL did not answer within ${this.timeoutMs} ms moments ago (${describeError(this.unavailableError)})`,
+        { cause: this.unavailableError },
+      );
+    }
+    const attempt = async () => {
+      const pool = await this.pool();
+      await this.ensureTable(pool);
+      try {
+        return await this.send(pool, text, values);
+      } catch (error) {
+        if (sqlState(error) !== UNDEFINED_TABLE) throw error;
+        this.forgetTable(pool);
+        await this.ensureTable(pool);
+        return await this.send(pool, text, values);
+      }
+    };
+    try {
+      return await this.withTimeout(attempt(), what);
+    } catch (error) {
+      if (error instanceof CachierError && error.code === 'CACHIER_POSTGRES_TIMEOUT') {
+        // A monotonic clock: a wall clock stepping back must not stretch the pause.
+        this.unavailableUntil = performance.now() + this.timeoutMs;
+        this.unavailableError = error;
+      }
+      throw error;
+    }
+  }
+
+  /** One statement on the pool, with pg's own read timeout (pg drops a client that hits it). */
+  private send(pool: Pool, text: string, values?: unknown[]): Promise<QueryResult<QueryResultRow>> {
+    // `query_timeout` is a pg query option that @types/pg does not declare.
+    const config: QueryConfig & { query_timeout: number } = {
+      text,
+      query_timeout: this.timeoutMs,
+    };
+    if (values) config.values = values;
+    return pool.query(config);
+  }
+
+  private withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new CachierError(
+            'CACHIER_POSTGRES_TIMEOUT',
+            `PostgreSQL did not complete ${what} within ${this.timeoutMs} ms (PostgresCore operationTimeoutMs)`,
+          ),
+        );
+      }, this.timeoutMs);
+      // The pending operation, not this guard, decides whether the program stays alive.
+      timer.unref();
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** The pool; a function's failure is not kept, so the next operation asks again. */
+  private pool(): Promise<Pool> {
+    if (!this.poolPromise) {
+      const attempt = this.resolvePool();
+      this.poolPromise = attempt;
+      attempt.catch(() => {
+        if (this.poolPromise === attempt) this.poolPromise = undefined;
+      });
+    }
+    return this.poolPromise;
+  }
+
+  private async resolvePool(): Promise<Pool> {
+    const source = this.poolSource;
+    if (typeof source !== 'function') return source;
+    let pool: unknown;
+    try {
+      pool = await source();
+    } catch (error) {
+      throw new CachierError(
+        'CACHIER_POSTGRES_POOL_FAILED',
+        `the PostgresCore pool function failed: ${describeError(error)}`,
+        { cause: error },
+      );
+    }
+    if (!isPool(pool)) {
+      throw new CachierError(
+        'CACHIER_POSTGRES_POOL_FAILED',
+        'the PostgresCore pool function must return a pg Pool (new pg.Pool(...))',
+      );
+    }
+    return pool;
+  }
+
+  private forgetTable(pool: Pool): void {
+    ensured.get(pool)?.delete(this.table);
+  }
+
+  /** Makes sure the table exists in the expected layout: one query per pool and table. */
+  private ensureTable(pool: Pool): Promise<void> {
+    let byTable = ensured.get(pool);
+    if (!byTable) {
+      byTable = new Map();
+      ensured.set(pool, byTable);
+    }
+    let ready = byTable.get(this.table);
+    if (!ready) {
+      const started = this.checkOrCreateTable(pool);
+      ready = started;
+      byTable.set(this.table, started);
+      started.catch(() => {
+        if (byTable.get(this.table) === started) byTable.delete(this.table);
+      });
+    }
+    return ready;
+  }
+
+  private async checkOrCreateTable(pool: Pool): Promise<void> {
+    const version = await this.schemaVersion(pool);
+    if (version === undefined) await this.createTables(pool);
+    else if (version > POSTGRES_SCHEMA_VERSION) {
+      throw new CachierError(
+        'CACHIER_POSTGRES_SCHEMA',
+        `the cachier table has schema version ${version}, made by a newer cachier; this one knows version ${POSTGRES_SCHEMA_VERSION}: upgrade cachier or use another table`,
+      );
+    }
+  }
+
+  /** The recorded schema version; undefined when either table is missing. */
+  private async schemaVersion(pool: Pool): Promise<number | undefined> {
+    try {
+      const { rows } = await this.send(
+        pool,
+        `SELECT (SELECT value FROM ${this.meta} WHERE property = 'schema_version') AS version,
+           to_regclass($1) IS NOT NULL AS has_table`,
+        [this.table],
+      );
+      const row = rows[0];
+      if (row?.has_table !== true || row.version === null) return undefined;
+      return Number(row.version);
+    } catch (error) {
+      if (sqlState(error) === UNDEFINED_TABLE) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * `CREATE TABLE IF NOT EXISTS` is not safe against itself: two sessions creating the
+   * same table at once can fail on the catalog's unique indexes. The loser retries and
+   * then finds the table.
+   */
+  private async createTables(pool: Pool): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.send(pool, schemaSql(this.table, this.meta));
+        return;
+      } catch (error) {
+        if (attempt >= 4 || !CREATE_RACE_CODES.has(String(sqlState(error)))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20 * (attempt + 1)));
+      }
+    }
+  }
+}

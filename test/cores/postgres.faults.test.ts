@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresCore } from '../../src/cores/postgres.js';
+import { findPostgres, freePort } from '../support/postgresServer.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const newKey = () => randomBytes(32).toString('hex');
+const entry = { bytes: new Uint8Array([1]), calculatedAt: 1 };
+
+async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await sleep(25);
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+/** Every operation of the core, each expected to reject. */
+function everyOperation(core: PostgresCore): [string, () => Promise<unknown>][] {
+  const key = newKey();
+  return [
+    ['get', async () => core.get('n', key)],
+    ['set', () => core.set('n', key, entry)],
+    ['tryClaim', () => core.tryClaim('n', key)],
+    ['delete', () => core.delete('n', key)],
+    ['clear', () => core.clear('n')],
+    ['clearClaims', () => core.clearClaims('n')],
+    ['deleteStale', () => core.deleteStale('n', 1)],
+    ['names', () => core.names()],
+    [
+      'list',
+      async () => {
+        for await (const _ of core.list('n')) {
+          // reading is enough
+        }
+      },
+    ],
+  ];
+}
+
+/** A TCP server that accepts connections and never says a word. */
+async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('PostgresCore when the server cannot be reached', () => {
+  it('rejects every operation when nothing listens on the port', async () => {
+    const port = await freePort();
+    const pool = new pg.Pool({ connectionString: `postgres://postgres@127.0.0.1:${port}/x` });
+    const core = new PostgresCore({ pool, operationTimeoutMs: 2_000 });
+    for (const [what, operation] of everyOperation(core)) {
+      await expect(operation(), what).rejects.toThrow();
+    }
+    // A subscription is no error: the waiter polls.
+    const unsubscribe = core.subscribe('n', newKey(), () => undefined);
+    unsubscribe();
+    await pool.end();
+  });
+
+  it('rejects within operationTimeoutMs when the server never answers, then skips it for a while', async () => {
+    const silent = await silentServer();
+    const pool = new pg.Pool({
+      connectionString: `postgres://postgres@127.0.0.1:${silent.port}/x`,
+    });
+    let poolCalls = 0;
+    const core = new PostgresCore({
+      pool: () => {
+        poolCalls++;
+        return pool;
+      },
+      operationTimeoutMs: 300,
+    });
+    try {
+      await expect(core.get('n', newKey())).rejects.toMatchObject({
+        code: 'CACHIER_POSTGRES_TIMEOUT',
+        message: expect.stringContaining('operationTimeoutMs'),
+      });
+      // Right after a timeout, every operation fails at once instead of waiting again.
+      for (const [what, operation] of everyOperation(core)) {
+        await expect(operation(), what).rejects.toMatchObject({
+          code: 'CACHIER_POSTGRES_UNAVAILABLE',
+        });
+      }
+      // Then the database is tried again.
+      await sleep(400);
+      await expect(core.tryClaim('n', newKey())).rejects.toMatchObject({
+        code: 'CACHIER_POSTGRES_TIMEOUT',
+      });
+      // A timeout is the server's fault, not the pool's: the pool function is not asked
+      // again (it may well make a new pool each time it is called).
+      expect(poolCalls).toBe(1);
+    } finally {
+      await silent.close();
+      await pool.end();
+    }
+  });
+});
+
+describe('PostgresCore pool option as a function', () => {
+  it('is called only when needed, and a failure is not kept', async () => {
+    let calls = 0;
+    const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/x' });
+    const core = new PostgresCore({
+      pool: () => {
+        calls++;
+        if (calls === 1) throw new Error('not yet');
+        return calls === 2 ? ({} as pg.Pool) : pool;
+      },
+    });
+    expect(calls).toBe(0);
+    await expect(core.get('n', newKey())).rejects.toMatchObject({
+      code: 'CACHIER_POSTGRES_POOL_FAILED',
+      cause: expect.objectContaining({ message: 'not yet' }),
+    });
+    await expect(core.get('n', newKey())).rejects.toMatchObject({
+      code: 'CACHIER_POSTGRES_POOL_FAILED',
+      message: expect.stringContaining('must return a pg Pool'),
+    });
+    // The third call returns the pool: the failure now comes from the (closed) port.
+    await expect(core.get('n', newKey())).rejects.not.toMatchObject({
+      code: 'CACHIER_POSTGRES_POOL_FAILED',
+    });
+    expect(calls).toBe(3);
+    await core.get('n', newKey()).catch(() => undefined);
+    expect(calls).toBe(3);
+    await pool.end();
+  });
+});
+
+const found = await findPostgres();
+
+describe.skipIf(!found.server)('PostgresCore when the server goes away and comes back', () => {
+  const url = found.server?.url ?? '';
+  afterAll(() => found.server?.close());
+
+  it('a lost LISTEN connection wakes its waiters; a later wait listens again; killed connections are replaced', async () => {
+    const application = `cachier-faults-${randomBytes(6).toString('hex')}`;
+    const pool = new pg.Pool({ connectionString: url, application_name: application });
+    pool.on('error', () => undefined); // terminated idle clients are the pool's own business
+    const admin = new pg.Pool({ connectionString: url });
+    const table = `faults_${randomBytes(6).toString('hex')}`;
+    const core = new PostgresCore({ pool, table });
+    const writer = new PostgresCore({ pool: admin, table });
+    try {
+      const key = newKey();
+      let calls = 0;
+      core.subscribe('n', key, () => calls++);
+      await eventually(async () => {
+        await writer.set('n', key, entry);
+        return calls > 0;
+      }, 'the subscription is live');
+      const before = calls;
+      const { rows } = await admin.query(
+        `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+         WHERE application_name = $1 AND query LIKE 'LISTEN %'`,
+        [application],
+      );
+      expect(rows).toEqual([{ done: true }]);
+      await eventually(() => calls > before, 'the waiter is woken when its connection is lost');
+
+      // A new subscription (after the retry pause) opens a new LISTEN connection.
+      const later = newKey();
+      let laterCalls = 0;
+      await sleep(1_100);
+      core.subscribe('n', later, () => laterCalls++);
+      await eventually(async () => {
+        await writer.set('n', later, entry);
+        return laterCalls > 0;
+      }, 'the new subscription is live');
+      // Every connection of the pool is killed: the core works on once the pool has
+      // replaced them.
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+        [application],
+      );
+      await eventually(
+        () =>
+          core.get('n', later).then(
+            (got) => got !== undefined,
+            () => false,
+          ),
+        'the core reads again after its connections were killed',
+      );
+      const again = newKey();
+      await core.set('n', again, entry);
+      expect(await writer.get('n', again)).toEqual(entry);
+    } finally {
+      await pool.end();
+      await admin.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta"`);
+      await admin.end();
+    }
+  });
+});
