@@ -16,6 +16,18 @@ export { FileCore, type FileCoreOptions } from './cores/file.js';
 export { MemoryCore, type MemoryCoreOptions } from './cores/memory.js';
 export { MongoCore, type MongoCoreOptions } from './cores/mongo.js';
 export type { MongoCollectionLike, MongoGetter } from './cores/mongoCollection.js';
+export {
+  type PgPoolSource,
+  PostgresCore,
+  type PostgresCoreOptions,
+} from './cores/postgres.js';
+export { RedisCore, type RedisCoreOptions } from './cores/redis.js';
+export type {
+  RedisClientLike,
+  RedisClientSource,
+  RedisCommandOptionsLike,
+  RedisSubscriberLike,
+} from './cores/redisClient.js';
 export type { BackendName } from './cores/registry.js';
 export type { CachierMethodDecorator, DecoratorMisuse, MethodCheck } from './decorator.js';
 export {

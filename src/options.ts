@@ -1,6 +1,8 @@
 import type { Clock } from './algorithm/clock.js';
 import type { AnyCore } from './cores/contract.js';
 import type { MongoGetter } from './cores/mongoCollection.js';
+import type { PgPoolSource } from './cores/postgres.js';
+import type { RedisClientSource } from './cores/redisClient.js';
 import { BACKEND_NAMES, type BackendName } from './cores/registry.js';
 import { type DurationInput, describe, toMilliseconds } from './durations.js';
 import type { CachierEventListener } from './events.js';
@@ -61,6 +63,18 @@ export interface CachierOptions<
    * @example cachier(fn, { mongetter: () => client.db('app').collection('cache') })
    */
   mongetter?: MongoGetter;
+  /**
+   * A connected node-redis client (from `createClient()`), or a function returning one or
+   * a promise of one; selects the Redis core. cachier never closes it.
+   * @example cachier(fn, { redisClient: await createClient({ url }).connect() })
+   */
+  redisClient?: RedisClientSource;
+  /**
+   * A `pg` Pool, or a function returning one; selects the PostgreSQL core. cachier never
+   * ends it.
+   * @example cachier(fn, { pgPool: new pg.Pool({ connectionString }) })
+   */
+  pgPool?: PgPoolSource;
   /**
    * Age after which a stored value is stale: milliseconds or a date-fns `Duration`.
    * @default never stale
@@ -228,6 +242,8 @@ const OPTION_NAMES = [
   'backend',
   'cacheDir',
   'mongetter',
+  'redisClient',
+  'pgPool',
   'staleAfter',
   'nextTime',
   'waitForCalcTimeout',
@@ -299,6 +315,17 @@ function validateCommon(options: Record<string, unknown>): void {
   checkType(options.cacheDir, 'cacheDir', 'string');
   if (options.cacheDir === '') throw new TypeError('cachier: cacheDir must not be empty');
   checkType(options.mongetter, 'mongetter', 'function');
+  for (const option of ['redisClient', 'pgPool'] as const) {
+    const value = options[option];
+    if (
+      value !== undefined &&
+      (value === null || (typeof value !== 'object' && typeof value !== 'function'))
+    ) {
+      throw new TypeError(
+        `cachier: ${option} must be a client object or a function returning one, got ${describe(value)}`,
+      );
+    }
+  }
   checkType(options.nextTime, 'nextTime', 'boolean');
   checkType(options.allowNone, 'allowNone', 'boolean');
   checkType(options.hashArgs, 'hashArgs', 'function');

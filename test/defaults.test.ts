@@ -111,7 +111,7 @@ describe('setDefaultParams', () => {
     it('rejects an unknown name and lists the valid ones (without name and onEvent)', () => {
       expect(() => setDefaultParams({ staleAfer: 1 } as never)).toThrow(TypeError);
       expect(() => setDefaultParams({ staleAfer: 1 } as never)).toThrow(
-        "cachier: unknown default parameter 'staleAfer'. Valid ones are: backend, cacheDir, mongetter, staleAfter, nextTime, waitForCalcTimeout, allowNone, hashArgs, entrySizeLimit, serializer, verboseCache, enableMetrics",
+        "cachier: unknown default parameter 'staleAfer'. Valid ones are: backend, cacheDir, mongetter, redisClient, pgPool, staleAfter, nextTime, waitForCalcTimeout, allowNone, hashArgs, entrySizeLimit, serializer, verboseCache, enableMetrics",
       );
       expect(() => setDefaultParams({ name: 'shared' } as never)).toThrow(
         /unknown default parameter 'name'/,

@@ -6,6 +6,8 @@ const VALID_OPTIONS = [
   'backend',
   'cacheDir',
   'mongetter',
+  'redisClient',
+  'pgPool',
   'staleAfter',
   'nextTime',
   'waitForCalcTimeout',
@@ -171,7 +173,7 @@ describe('names', () => {
 });
 
 describe('backends', () => {
-  it.each([['redis'], ['File'], [42], [{ get: () => undefined }], [null]])(
+  it.each([['couchdb'], ['File'], [42], [{ get: () => undefined }], [null]])(
     'rejects the unknown backend %j',
     (backend) => {
       expectTypeError(

@@ -1,15 +1,32 @@
 import type { CachierOptions, DefaultParams } from '../options.js';
+import { shared } from '../processState.js';
 import type { AnyCore } from './contract.js';
 import { expandCacheDir, FileCore } from './file.js';
 import { MemoryCore } from './memory.js';
 import { MongoCore } from './mongo.js';
-import type { MongoGetter } from './mongoCollection.js';
+import { PostgresCore } from './postgres.js';
+import { RedisCore } from './redis.js';
 
 const DEFAULT_CACHE_DIR = '~/.cachier';
 
-/** Cores shared by every wrapper on one store: one folder watcher per folder, one index build per collection. */
-const fileCores = new Map<string, FileCore>();
-const mongoCores = new WeakMap<MongoGetter, MongoCore>();
+/**
+ * One core per store, shared by every wrapper on it (and by the ESM and CJS builds of
+ * cachier in one process): one folder watcher per folder, one index build per
+ * collection, one subscriber connection per client.
+ */
+function coreFor<Source extends object, C extends AnyCore>(
+  table: string,
+  source: Source,
+  make: () => C,
+): C {
+  const cores = shared(table, () => new WeakMap<object, AnyCore>());
+  let core = cores.get(source) as C | undefined;
+  if (!core) {
+    core = make();
+    cores.set(source, core);
+  }
+  return core;
+}
 
 /** What a factory reads: the wrapper's options over the defaults. */
 type Settings = CachierOptions & DefaultParams;
@@ -21,10 +38,11 @@ type Settings = CachierOptions & DefaultParams;
 const factories = {
   file: (settings: Settings): AnyCore => {
     const dir = expandCacheDir(settings.cacheDir ?? DEFAULT_CACHE_DIR);
-    let core = fileCores.get(dir);
+    const cores = shared('fileCores', () => new Map<string, AnyCore>());
+    let core = cores.get(dir);
     if (!core) {
       core = new FileCore({ cacheDir: dir });
-      fileCores.set(dir, core);
+      cores.set(dir, core);
     }
     return core;
   },
@@ -37,12 +55,25 @@ const factories = {
         "cachier: backend 'mongo' needs a mongetter option: () => Collection (from the mongodb driver)",
       );
     }
-    let core = mongoCores.get(mongetter);
-    if (!core) {
-      core = new MongoCore({ mongetter });
-      mongoCores.set(mongetter, core);
+    return coreFor('mongoCores', mongetter, () => new MongoCore({ mongetter }));
+  },
+  redis: (settings: Settings): AnyCore => {
+    const { redisClient } = settings;
+    if (!redisClient) {
+      throw new TypeError(
+        "cachier: backend 'redis' needs a redisClient option: a connected client from the redis package's createClient(), or a function returning one",
+      );
     }
-    return core;
+    return coreFor('redisCores', redisClient, () => new RedisCore({ client: redisClient }));
+  },
+  postgres: (settings: Settings): AnyCore => {
+    const { pgPool } = settings;
+    if (!pgPool) {
+      throw new TypeError(
+        "cachier: backend 'postgres' needs a pgPool option: a pg Pool, or a function returning one",
+      );
+    }
+    return coreFor('postgresCores', pgPool, () => new PostgresCore({ pool: pgPool }));
   },
 } satisfies Record<string, (settings: Settings) => AnyCore>;
 
@@ -57,9 +88,11 @@ export type BackendName = keyof typeof factories;
 export const BACKEND_NAMES = Object.keys(factories) as BackendName[];
 
 /** Options that select a database backend by themselves (as `mongetter` does in Python). */
-const SELECTING_OPTIONS = [['mongetter', 'mongo']] as const satisfies ReadonlyArray<
-  readonly [keyof Settings, BackendName]
->;
+const SELECTING_OPTIONS = [
+  ['mongetter', 'mongo'],
+  ['redisClient', 'redis'],
+  ['pgPool', 'postgres'],
+] as const satisfies ReadonlyArray<readonly [keyof Settings, BackendName]>;
 
 /**
  * Chooses a wrapper's core when it is made: a core object as it is, else the named

@@ -177,7 +177,7 @@ describe('options', () => {
     // @ts-expect-error unknown option
     cachier((a: number) => a, { name: 'x', stale_after: 5 });
     // @ts-expect-error unknown backend
-    cachier((a: number) => a, { name: 'x', backend: 'redis' });
+    cachier((a: number) => a, { name: 'x', backend: 'couchdb' });
     // @ts-expect-error staleAfter is milliseconds or a Duration
     cachier((a: number) => a, { name: 'x', staleAfter: '3 days' });
     // @ts-expect-error a Duration has no such field
