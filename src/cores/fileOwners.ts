@@ -126,7 +126,6 @@ export async function reapIfDead(lockPath: string, leaseMs: number): Promise<Loc
     await unlink(lockPath).catch(ignoreMissing);
     return 'free';
   }
-  const leaseOver = info.mtimeMs < Date.now() - leaseMs;
   let files: string[];
   try {
     files = await readdir(lockPath);
@@ -134,6 +133,14 @@ export async function reapIfDead(lockPath: string, leaseMs: number): Promise<Loc
     if (errorCode(error) === 'ENOENT') return 'free';
     throw error;
   }
+  // The folder may have been replaced by a new holder's since the first look: judge the
+  // lease by a look taken after reading the owner files. A newer folder is then judged by
+  // its own (fresh) mtime, and the owner files read belong to it or to one already gone,
+  // whose unlink fails below.
+  const current = await lstat(lockPath).catch(() => undefined);
+  if (!current) return 'free';
+  if (!current.isDirectory()) return 'held';
+  const leaseOver = current.mtimeMs < Date.now() - leaseMs;
   const owners = files.filter((file) => file.startsWith(OWNER_PREFIX));
   if (owners.length === 0) {
     // A 0.1.0 lock, or a claimer that died between making the folder and its owner file.
