@@ -302,7 +302,9 @@ export class FileCore implements Core {
     return this.inFolder(state, async () => {
       this.sweepSoon(state);
       const lockPath = join(state.path, `${key}.lock`);
-      if ((await reapIfDead(lockPath, this.leaseMs)) === 'held') return undefined;
+      // The common miss finds no lock: one synchronous lstat instead of a thread-pool trip.
+      const existing = fs.lstatSync(lockPath, { throwIfNoEntry: false });
+      if (existing && (await reapIfDead(lockPath, this.leaseMs)) === 'held') return undefined;
       const ownerPath = join(lockPath, ownerFileName(randomBytes(16).toString('hex')));
       const held: HeldClaim = { lost: false };
       let release: () => Promise<void>;
