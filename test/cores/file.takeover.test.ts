@@ -143,6 +143,27 @@ describe('takeover of dead owners, with real processes', () => {
     expect(counts.size).toBe(100);
   });
 
+  it('100 takeover rounds of expired empty lock folders (0.1.0 leftovers) by 4 racing processes', async () => {
+    const cacheDir = join(root, 'legacy');
+    const log = join(root, 'legacy.log');
+    const keys = newKeys(100);
+    const core = new FileCore({ cacheDir });
+    await core.set('rounds', newKeys(1)[0] as string, {
+      bytes: new Uint8Array(1),
+      calculatedAt: 1,
+    });
+    const past = new Date(Date.now() - 120_000);
+    for (const key of keys) {
+      const lock = join(core.location('rounds'), `${key}.lock`);
+      mkdirSync(lock);
+      utimesSync(lock, past, past);
+    }
+    await race({ cacheDir, name: 'rounds', keys, leaseMs: 60_000, log, calcMs: 5, pollMs: 4 }, 4);
+    const counts = calculationsPerKey(log);
+    expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+    expect(counts.size).toBe(100);
+  });
+
   it('a SIGKILLed owner on this host is taken over long before its lease', async () => {
     const cacheDir = join(root, 'quick');
     const [key] = newKeys(1) as [string];
