@@ -178,7 +178,12 @@ function makeOwnedLockSync(lockPath: string, ownerPath: string): void {
     writeNewFileSync(ownerPath, ownerRecordBytes());
   } catch (error) {
     if (errorCode(error) === 'ENOENT') throw lockedError();
-    fs.rmdirSync(lockPath);
+    // Leave no empty lock behind; a folder that holds another owner's file stays.
+    try {
+      fs.rmdirSync(lockPath);
+    } catch {
+      // Not empty (another owner's file) or gone: not ours to remove.
+    }
     throw error;
   }
   if (hasOtherOwner(fs.readdirSync(lockPath), ownerPath.slice(lockPath.length + 1))) {
@@ -193,7 +198,7 @@ async function makeOwnedLock(lockPath: string, ownerPath: string): Promise<void>
     await writeNewFile(ownerPath, ownerRecordBytes());
   } catch (error) {
     if (errorCode(error) === 'ENOENT') throw lockedError();
-    await fs.promises.rmdir(lockPath);
+    await fs.promises.rmdir(lockPath).catch(() => undefined);
     throw error;
   }
   if (hasOtherOwner(await readdir(lockPath), ownerPath.slice(lockPath.length + 1))) {
@@ -226,6 +231,8 @@ export class FileCore implements Core {
   private readonly now: () => number;
   private readonly folders = new LRUCache<string, FolderState>({ max: MAX_REMEMBERED_FOLDERS });
   private readonly held = new Map<string, Set<HeldClaim>>();
+  /** What every claim's `fs` inherits (see keepProbedPrecision). */
+  private readonly sharedLockFs: typeof fs = Object.create(fs);
   /** Whether small writes and lock operations run synchronously (while they prove fast). */
   private syncFs = true;
   /** Recent average duration of this core's synchronous file-system calls (ms). */
@@ -307,6 +314,7 @@ export class FileCore implements Core {
       if (existing && (await reapIfDead(lockPath, this.leaseMs)) === 'held') return undefined;
       const ownerPath = join(lockPath, ownerFileName(randomBytes(16).toString('hex')));
       const held: HeldClaim = { lost: false };
+      const lockFs = this.lockFs(lockPath, ownerPath);
       let release: () => Promise<void>;
       try {
         // The `file` argument is only proper-lockfile's bookkeeping key: one per claim, so
@@ -317,7 +325,7 @@ export class FileCore implements Core {
           update: this.leaseMs / 4,
           retries: 0,
           realpath: false,
-          fs: this.lockFs(lockPath, ownerPath),
+          fs: lockFs,
           // The default throws from a timer and kills the process; a lost lock only means
           // another owner may calculate too, and renew() reports it.
           onCompromised: () => {
@@ -330,6 +338,7 @@ export class FileCore implements Core {
         if (code === 'ELOCKED' || code === 'EEXIST' || code === 'ENOTEMPTY') return undefined;
         throw error;
       }
+      this.keepProbedPrecision(lockFs);
       let claims = this.held.get(name);
       if (!claims) {
         claims = new Set();
@@ -342,6 +351,8 @@ export class FileCore implements Core {
         if (set?.size === 0) this.held.delete(name);
       };
       return {
+        // proper-lockfile keeps the lease itself (it refreshes the folder's mtime every
+        // quarter lease and would take a refresh of ours for a takeover): renew checks.
         renew: async () => {
           if (held.lost) return false;
           try {
@@ -358,7 +369,8 @@ export class FileCore implements Core {
           if (held.lost) return;
           held.lost = true;
           try {
-            await unlink(ownerPath);
+            if (this.syncFs) this.timed(() => fs.unlinkSync(ownerPath));
+            else await unlink(ownerPath);
           } catch (error) {
             // Gone: the claim was cleared or taken over; the folder is not ours to remove.
             if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return;
@@ -577,6 +589,19 @@ export class FileCore implements Core {
     }
   }
 
+  /**
+   * proper-lockfile probes the file system's mtime precision on the first lock of an `fs`
+   * object and keeps the answer on it under a symbol: kept on the object every claim's
+   * `fs` inherits from, later claims skip the probe's extra `utimes`.
+   */
+  private keepProbedPrecision(claimFs: object): void {
+    for (const symbol of Object.getOwnPropertySymbols(claimFs)) {
+      if (Object.getOwnPropertySymbols(this.sharedLockFs).includes(symbol)) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(claimFs, symbol);
+      if (descriptor) Object.defineProperty(this.sharedLockFs, symbol, descriptor);
+    }
+  }
+
   /** The `fs` proper-lockfile uses for one claim: its mkdir also writes the owner file. */
   private lockFs(lockPath: string, ownerPath: string): typeof fs {
     const exitRemove = (path: string) => {
@@ -585,7 +610,7 @@ export class FileCore implements Core {
       fs.rmdirSync(path);
     };
     if (!this.syncFs) {
-      return Object.assign(Object.create(fs), {
+      return Object.assign(Object.create(this.sharedLockFs), {
         mkdir: (path: string, callback: Callback) => {
           makeOwnedLock(path, ownerPath).then(() => callback(null), callback);
         },
@@ -608,7 +633,7 @@ export class FileCore implements Core {
         process.nextTick(callback, failure, result);
       };
     // Per claim, but cheap: only these differ from `fs` itself.
-    return Object.assign(Object.create(fs), {
+    return Object.assign(Object.create(this.sharedLockFs), {
       mkdir: deferred((path: string) => makeOwnedLockSync(path, ownerPath)),
       stat: deferred(fs.statSync),
       utimes: deferred(fs.utimesSync),
