@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync } from 'node:fs';
-import { lstat, open, readdir, rmdir, unlink } from 'node:fs/promises';
+import { lstat, readdir, rmdir, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -158,8 +158,9 @@ export async function reapIfDead(lockPath: string, leaseMs: number): Promise<Loc
     try {
       await unlink(join(lockPath, owner));
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return 'held';
-      throw error;
+      if (errorCode(error) !== 'ENOENT') throw error;
+      // Another taker (or a sweep) got there first: free once it removed the folder.
+      return (await lstat(lockPath).catch(() => undefined)) ? 'held' : 'free';
     }
   }
   return (await removeEmptyFolder(lockPath)) ? 'free' : 'held';
@@ -184,11 +185,6 @@ async function removeEmptyFolder(path: string): Promise<boolean> {
 /** Whether the lock folder holds an owner file other than `mine`. */
 export function hasOtherOwner(files: readonly string[], mine: string): boolean {
   return files.some((file) => file.startsWith(OWNER_PREFIX) && file !== mine);
-}
-
-/** Reads the first bytes of a file safely, for code that must not block on a FIFO. */
-export async function openNoFollow(path: string): Promise<Awaited<ReturnType<typeof open>>> {
-  return open(path, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
 }
 
 function ignoreMissing(error: unknown): void {
