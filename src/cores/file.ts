@@ -1,25 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import { closeSync, constants, type Dirent, openSync, renameSync, writeSync } from 'node:fs';
-import { lstat, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { closeSync, type Dirent, renameSync } from 'node:fs';
+import { lstat, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LRUCache } from 'lru-cache';
-import lockfile from 'proper-lockfile';
 import { CorruptEntryError } from '../errors.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
+import { FileClaims } from './fileClaims.js';
 import { encodeFileEntry } from './fileEntry.js';
 import { checkExistingFolder, prepareFolder, readMarker } from './fileFolders.js';
-import { folderNameFor, isKey, kindOfName, tempNameFor, tempWriter } from './fileNames.js';
-import {
-  hasOtherOwner,
-  hostTag,
-  isWriterGone,
-  ownerFileName,
-  ownerRecordBytes,
-  reapIfDead,
-} from './fileOwners.js';
+import { removeIfDead } from './fileLeftovers.js';
+import { folderNameFor, isKey, kindOfName, tempNameFor } from './fileNames.js';
+import { hostTag } from './fileOwners.js';
 import { openEntrySync, readEntry, readHeader, readSmallEntry } from './fileRead.js';
+import { SyncBudget } from './fileSyncBudget.js';
+import { removeName, writeNewFile, writeNewFileSync } from './fileWrite.js';
 import { FolderWatchers } from './folderWatcher.js';
 
 export { folderNameFor } from './fileNames.js';
@@ -52,23 +46,8 @@ export interface FileCoreOptions {
 
 /** Entries up to this size are written synchronously while the file system proves fast. */
 const SYNC_WRITE_LIMIT = 64 * 1024;
-/**
- * When this core's synchronous file-system calls average more than this (ms), its writes
- * and locks move to the thread pool for good: on a slow or network disk creating a file
- * can take milliseconds, and the event loop must not wait for that.
- */
-const SLOW_SYNC_MS = 0.5;
-/**
- * The average is over about the last 32 calls, each counted as at most 2 ms, so a call
- * that the OS scheduler happened to pause on a busy machine does not make a fast disk
- * look slow, while a disk that is slow call after call is noticed within a few misses.
- */
-const SYNC_COST_WEIGHT = 1 / 32;
-const SYNC_COST_CLIP_MS = 2;
 /** Clocks of machines sharing a folder differ a little; an entry further in the future is damaged. */
 const FUTURE_TOLERANCE_MS = 60_000;
-/** A temp file untouched this long belongs to a writer that is gone. */
-const TEMP_FILE_MAX_AGE_MS = 10 * 60_000;
 /** Crash leftovers of a folder are looked for at most this often on claims. */
 const SWEEP_INTERVAL_MS = 30_000;
 /** Bounds the name → folder memo for programs that make wrappers with ever new names. */
@@ -76,9 +55,6 @@ const MAX_REMEMBERED_FOLDERS = 1000;
 const IS_WINDOWS = process.platform === 'win32';
 /** Windows refuses to replace or open a file that another process holds: retry briefly. */
 const TRANSIENT_CODES = new Set(['EPERM', 'EBUSY', 'EACCES']);
-const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
-/** How temp files are created: new (never an existing file or a planted symlink), private. */
-const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW;
 const watchers = new FolderWatchers();
 
 function errorCode(error: unknown): string | undefined {
@@ -125,87 +101,6 @@ interface FolderState {
   reportedForeign: boolean;
 }
 
-interface HeldClaim {
-  lost: boolean;
-}
-
-type Callback = (error: NodeJS.ErrnoException | null, result?: unknown) => void;
-
-/** Writes a new file that must not exist yet (O_EXCL, no symlink followed), mode 0600. */
-function writeNewFileSync(path: string, content: Uint8Array): void {
-  const fd = openSync(path, CREATE_FLAGS, 0o600);
-  try {
-    let written = 0;
-    while (written < content.byteLength) {
-      written += writeSync(fd, content, written, content.byteLength - written);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-async function writeNewFile(path: string, content: Uint8Array): Promise<void> {
-  const handle = await open(path, CREATE_FLAGS, 0o600);
-  try {
-    await handle.writeFile(content);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Removes whatever is at a name cachier owns, never following a symlink. */
-async function removeName(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (error) {
-    const code = errorCode(error);
-    if (code === 'ENOENT') return;
-    if (code !== 'EISDIR' && code !== 'EPERM') throw error;
-    // A directory at an entry name: it can only block entries, and it is cachier's name.
-    const info = await lstat(path).catch(() => undefined);
-    if (!info?.isDirectory()) throw error;
-    await rm(path, { recursive: true, force: true });
-  }
-}
-
-/**
- * Makes the lock folder and, in the same step, this claimer's owner file in it: the
- * claimer wins only if no other owner file is there afterwards (see fileOwners.ts).
- */
-function makeOwnedLockSync(lockPath: string, ownerPath: string): void {
-  fs.mkdirSync(lockPath, { mode: 0o700 });
-  try {
-    writeNewFileSync(ownerPath, ownerRecordBytes());
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') throw lockedError();
-    fs.rmdirSync(lockPath);
-    throw error;
-  }
-  if (hasOtherOwner(fs.readdirSync(lockPath), ownerPath.slice(lockPath.length + 1))) {
-    fs.unlinkSync(ownerPath);
-    throw lockedError();
-  }
-}
-
-async function makeOwnedLock(lockPath: string, ownerPath: string): Promise<void> {
-  await fs.promises.mkdir(lockPath, { mode: 0o700 });
-  try {
-    await writeNewFile(ownerPath, ownerRecordBytes());
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') throw lockedError();
-    await fs.promises.rmdir(lockPath);
-    throw error;
-  }
-  if (hasOtherOwner(await readdir(lockPath), ownerPath.slice(lockPath.length + 1))) {
-    await unlink(ownerPath);
-    throw lockedError();
-  }
-}
-
-function lockedError(): NodeJS.ErrnoException {
-  return Object.assign(new Error('the claim is held by another owner'), { code: 'ELOCKED' });
-}
-
 /**
  * Stores one file per entry under `cacheDir/<name>/<key>` (key = SHA-256 of the
  * arguments), written to a new temp file and renamed into place, so a reader never sees
@@ -225,11 +120,9 @@ export class FileCore implements Core {
   readonly leaseMs: number;
   private readonly now: () => number;
   private readonly folders = new LRUCache<string, FolderState>({ max: MAX_REMEMBERED_FOLDERS });
-  private readonly held = new Map<string, Set<HeldClaim>>();
   /** Whether small writes and lock operations run synchronously (while they prove fast). */
-  private syncFs = true;
-  /** Recent average duration of this core's synchronous file-system calls (ms). */
-  private syncCostMs = 0;
+  private readonly budget = new SyncBudget();
+  private readonly claims: FileClaims;
 
   constructor(options: FileCoreOptions = {}) {
     const { cacheDir = '~/.cachier', leaseMs = 10_000, now = Date.now } = options;
@@ -243,6 +136,7 @@ export class FileCore implements Core {
     this.cacheDir = expandCacheDir(cacheDir);
     this.leaseMs = leaseMs;
     this.now = now;
+    this.claims = new FileClaims(leaseMs, this.budget);
   }
 
   location(name: string): string {
@@ -282,11 +176,11 @@ export class FileCore implements Core {
     const content = encodeFileEntry(entry.bytes, entry.calculatedAt);
     const state = this.folder(name);
     const target = join(state.path, key);
-    const sync = this.syncFs && content.byteLength <= SYNC_WRITE_LIMIT;
+    const sync = this.budget.sync && content.byteLength <= SYNC_WRITE_LIMIT;
     await this.inFolder(state, async () => {
       const temp = join(state.path, tempNameFor(key, hostTag));
       try {
-        if (sync) this.timed(() => writeNewFileSync(temp, content));
+        if (sync) this.budget.timed(() => writeNewFileSync(temp, content));
         else await writeNewFile(temp, content);
         await this.replace(temp, target, sync);
       } catch (error) {
@@ -299,80 +193,10 @@ export class FileCore implements Core {
   async tryClaim(name: string, key: string): Promise<Claim | undefined> {
     assertKey(key);
     const state = this.folder(name);
-    return this.inFolder(state, async () => {
-      this.sweepSoon(state);
-      const lockPath = join(state.path, `${key}.lock`);
-      if ((await reapIfDead(lockPath, this.leaseMs)) === 'held') return undefined;
-      const ownerPath = join(lockPath, ownerFileName(randomBytes(16).toString('hex')));
-      const held: HeldClaim = { lost: false };
-      let release: () => Promise<void>;
-      try {
-        // The `file` argument is only proper-lockfile's bookkeeping key: one per claim, so
-        // a claim of this process that was lost never releases a newer claim's record.
-        release = await lockfile.lock(ownerPath, {
-          lockfilePath: lockPath,
-          stale: this.leaseMs,
-          update: this.leaseMs / 4,
-          retries: 0,
-          realpath: false,
-          fs: this.lockFs(lockPath, ownerPath),
-          // The default throws from a timer and kills the process; a lost lock only means
-          // another owner may calculate too, and renew() reports it.
-          onCompromised: () => {
-            held.lost = true;
-          },
-        });
-      } catch (error) {
-        const code = errorCode(error);
-        // ENOTEMPTY: proper-lockfile found the folder stale but it still has an owner file.
-        if (code === 'ELOCKED' || code === 'EEXIST' || code === 'ENOTEMPTY') return undefined;
-        throw error;
-      }
-      let claims = this.held.get(name);
-      if (!claims) {
-        claims = new Set();
-        this.held.set(name, claims);
-      }
-      claims.add(held);
-      const forget = () => {
-        const set = this.held.get(name);
-        set?.delete(held);
-        if (set?.size === 0) this.held.delete(name);
-      };
-      return {
-        renew: async () => {
-          if (held.lost) return false;
-          try {
-            await lstat(ownerPath);
-            return true;
-          } catch (error) {
-            if (errorCode(error) !== 'ENOENT' && errorCode(error) !== 'ENOTDIR') throw error;
-            held.lost = true;
-            return false;
-          }
-        },
-        release: async () => {
-          forget();
-          if (held.lost) return;
-          held.lost = true;
-          try {
-            await unlink(ownerPath);
-          } catch (error) {
-            // Gone: the claim was cleared or taken over; the folder is not ours to remove.
-            if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return;
-            throw error;
-          }
-          try {
-            await release();
-          } catch (error) {
-            const code = errorCode(error);
-            if (!['ERELEASED', 'ENOTACQUIRED', 'ENOENT', 'ENOTEMPTY'].includes(code ?? '')) {
-              throw error;
-            }
-          }
-        },
-      };
-    });
+    const claim = await this.inFolder(state, () => this.claims.tryClaim(state.path, key));
+    // After the claim: a sweep removing the same dead owner's lock would make it look taken.
+    this.sweepSoon(state);
+    return claim;
   }
 
   subscribe(name: string, key: string, onChange: () => void): () => void {
@@ -397,18 +221,12 @@ export class FileCore implements Core {
   }
 
   async clearClaims(name: string): Promise<void> {
-    // Our own running claims must not later remove a newer owner's lock on release.
-    for (const held of this.held.get(name) ?? []) held.lost = true;
-    this.held.delete(name);
     const state = this.folder(name);
-    if (!this.checkedForCleanup(state)) return;
-    for (const file of await this.filesOf(state)) {
-      if (kindOfName(file) !== 'lock') continue;
-      const path = join(state.path, file);
-      const info = await lstat(path).catch(() => undefined);
-      if (info?.isDirectory()) await rm(path, { recursive: true, force: true });
-      else if (info) await unlink(path).catch(ignoreMissing);
+    if (!this.checkedForCleanup(state)) {
+      await this.claims.clear(state.path, []);
+      return;
     }
+    await this.claims.clear(state.path, await this.filesOf(state));
   }
 
   async names(): Promise<string[]> {
@@ -460,7 +278,7 @@ export class FileCore implements Core {
           break;
         case 'temp':
         case 'lock':
-          await this.removeIfDead(path, file);
+          await removeIfDead(path, file, this.leaseMs);
           break;
         case 'foreign':
           foreign++;
@@ -481,22 +299,6 @@ export class FileCore implements Core {
     }
   }
 
-  /** Removes a temp file or claim folder whose writer or owner is provably gone. */
-  private async removeIfDead(path: string, file: string): Promise<void> {
-    if (kindOfName(file) === 'lock') {
-      await reapIfDead(path, this.leaseMs);
-      return;
-    }
-    const info = await lstat(path).catch(() => undefined);
-    if (!info) return;
-    const writer = tempWriter(file);
-    const gone =
-      !info.isFile() ||
-      (writer !== undefined && isWriterGone(writer.pid, writer.hostTag)) ||
-      info.mtimeMs < Date.now() - TEMP_FILE_MAX_AGE_MS;
-    if (gone) await removeName(path);
-  }
-
   /** Looks for crash leftovers in the folder, at most every SWEEP_INTERVAL_MS, in the background. */
   private sweepSoon(state: FolderState): void {
     const now = Date.now();
@@ -504,9 +306,7 @@ export class FileCore implements Core {
     state.lastSweep = now;
     void (async () => {
       for (const file of await this.filesOf(state)) {
-        const kind = kindOfName(file);
-        if (kind === 'temp' || kind === 'lock')
-          await this.removeIfDead(join(state.path, file), file);
+        await removeIfDead(join(state.path, file), file, this.leaseMs);
       }
     })().catch(() => undefined);
   }
@@ -559,7 +359,9 @@ export class FileCore implements Core {
   private async replace(temp: string, target: string, sync: boolean): Promise<void> {
     const move = () =>
       withTransientRetry(
-        sync ? async () => this.timed(() => renameSync(temp, target)) : () => rename(temp, target),
+        sync
+          ? async () => this.budget.timed(() => renameSync(temp, target))
+          : () => rename(temp, target),
       );
     try {
       await move();
@@ -573,47 +375,6 @@ export class FileCore implements Core {
       await rm(target, { recursive: true, force: true });
       await move();
     }
-  }
-
-  /** The `fs` proper-lockfile uses for one claim: its mkdir also writes the owner file. */
-  private lockFs(lockPath: string, ownerPath: string): typeof fs {
-    const exitRemove = (path: string) => {
-      // proper-lockfile's exit handler: our owner file first, or the folder is not empty.
-      if (path === lockPath) fs.rmSync(ownerPath, { force: true });
-      fs.rmdirSync(path);
-    };
-    if (!this.syncFs) {
-      return Object.assign(Object.create(fs), {
-        mkdir: (path: string, callback: Callback) => {
-          makeOwnedLock(path, ownerPath).then(() => callback(null), callback);
-        },
-        rmdirSync: exitRemove,
-      });
-    }
-    const deferred =
-      (call: (...args: never[]) => unknown) =>
-      (...args: unknown[]) => {
-        const callback = args.pop() as Callback;
-        const started = performance.now();
-        let result: unknown;
-        let failure: NodeJS.ErrnoException | null = null;
-        try {
-          result = call(...(args as never[]));
-        } catch (error) {
-          failure = error as NodeJS.ErrnoException;
-        }
-        this.noteSyncCost(performance.now() - started);
-        process.nextTick(callback, failure, result);
-      };
-    // Per claim, but cheap: only these differ from `fs` itself.
-    return Object.assign(Object.create(fs), {
-      mkdir: deferred((path: string) => makeOwnedLockSync(path, ownerPath)),
-      stat: deferred(fs.statSync),
-      utimes: deferred(fs.utimesSync),
-      rmdir: deferred(fs.rmdirSync),
-      realpath: deferred(fs.realpathSync),
-      rmdirSync: exitRemove,
-    });
   }
 
   /** Runs `operation` once the folder is ready; prepares it again once if it vanished meanwhile. */
@@ -633,23 +394,4 @@ export class FileCore implements Core {
     state.prepared = true;
     state.checked = true;
   }
-
-  /** Runs a synchronous file-system call and accounts for its duration. */
-  private timed(call: () => void): void {
-    const started = performance.now();
-    try {
-      call();
-    } finally {
-      this.noteSyncCost(performance.now() - started);
-    }
-  }
-
-  private noteSyncCost(ms: number): void {
-    this.syncCostMs += (Math.min(ms, SYNC_COST_CLIP_MS) - this.syncCostMs) * SYNC_COST_WEIGHT;
-    if (this.syncCostMs > SLOW_SYNC_MS) this.syncFs = false;
-  }
-}
-
-function ignoreMissing(error: unknown): void {
-  if (errorCode(error) !== 'ENOENT') throw error;
 }

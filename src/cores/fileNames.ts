@@ -68,10 +68,12 @@ const PLAIN_NAME = /^[a-z0-9_-](?:[a-z0-9._-]{0,62}[a-z0-9_-])?$/;
  */
 export function folderNameFor(name: string): string {
   if (PLAIN_NAME.test(name) && !DEVICE_NAME.test(name)) return name;
-  const readable = name
+  let readable = name
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, '_')
     .replace(/^[._]+|[.]+$/g, '')
     .slice(0, 40);
+  // Windows reads `nul.anything` as the device too.
+  if (DEVICE_NAME.test(readable)) readable = `_${readable}`;
   return `${readable}~${sha256Hex(name).slice(0, 16)}`;
 }

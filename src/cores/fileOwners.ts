@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync } from 'node:fs';
-import { lstat, open, readdir, rmdir, unlink } from 'node:fs/promises';
+import { lstat, readdir, rmdir, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -126,7 +126,6 @@ export async function reapIfDead(lockPath: string, leaseMs: number): Promise<Loc
     await unlink(lockPath).catch(ignoreMissing);
     return 'free';
   }
-  const leaseOver = info.mtimeMs < Date.now() - leaseMs;
   let files: string[];
   try {
     files = await readdir(lockPath);
@@ -134,6 +133,14 @@ export async function reapIfDead(lockPath: string, leaseMs: number): Promise<Loc
     if (errorCode(error) === 'ENOENT') return 'free';
     throw error;
   }
+  // The folder may have been replaced by a new holder's since the first look: judge the
+  // lease by a look taken after reading the owner files. A newer folder is then judged by
+  // its own (fresh) mtime, and the owner files read belong to it or to one already gone,
+  // whose unlink fails below.
+  const current = await lstat(lockPath).catch(() => undefined);
+  if (!current) return 'free';
+  if (!current.isDirectory()) return 'held';
+  const leaseOver = current.mtimeMs < Date.now() - leaseMs;
   const owners = files.filter((file) => file.startsWith(OWNER_PREFIX));
   if (owners.length === 0) {
     // A 0.1.0 lock, or a claimer that died between making the folder and its owner file.
@@ -151,8 +158,9 @@ export async function reapIfDead(lockPath: string, leaseMs: number): Promise<Loc
     try {
       await unlink(join(lockPath, owner));
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return 'held';
-      throw error;
+      if (errorCode(error) !== 'ENOENT') throw error;
+      // Another taker (or a sweep) got there first: free once it removed the folder.
+      return (await lstat(lockPath).catch(() => undefined)) ? 'held' : 'free';
     }
   }
   return (await removeEmptyFolder(lockPath)) ? 'free' : 'held';
@@ -177,11 +185,6 @@ async function removeEmptyFolder(path: string): Promise<boolean> {
 /** Whether the lock folder holds an owner file other than `mine`. */
 export function hasOtherOwner(files: readonly string[], mine: string): boolean {
   return files.some((file) => file.startsWith(OWNER_PREFIX) && file !== mine);
-}
-
-/** Reads the first bytes of a file safely, for code that must not block on a FIFO. */
-export async function openNoFollow(path: string): Promise<Awaited<ReturnType<typeof open>>> {
-  return open(path, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
 }
 
 function ignoreMissing(error: unknown): void {
