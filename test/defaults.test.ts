@@ -122,7 +122,7 @@ describe('setDefaultParams', () => {
       [{ staleAfter: -1 }, /staleAfter must not be negative/],
       [{ waitForCalcTimeout: { minutes: -1 } }, /waitForCalcTimeout\.minutes/],
       [{ entrySizeLimit: 'huge' }, /entrySizeLimit must be bytes or a size/],
-      [{ backend: 'redis' }, /unknown backend "redis"/],
+      [{ backend: 'couchdb' }, /unknown backend "couchdb"/],
       [{ nextTime: 'no' }, /nextTime must be a boolean/],
       [{ hashArgs: 'id' }, /hashArgs must be a function/],
       [{ cacheDir: '' }, /cacheDir must not be empty/],

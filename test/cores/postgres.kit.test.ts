@@ -24,10 +24,10 @@ describe.skipIf(!pool)('PostgresCore', () => {
     names: true,
     list: true,
     corrupt: async (_core, name, key) => {
-      await pool?.query(
-        `UPDATE ${table} SET format_version = -1, value = NULL WHERE name = $1 AND key = $2`,
-        [name, key],
-      );
+      await pool?.query(`UPDATE ${table} SET calculated_at = 'NaN' WHERE name = $1 AND key = $2`, [
+        name,
+        key,
+      ]);
     },
   });
 });
