@@ -31,6 +31,7 @@ const SCENARIOS: ScenarioSpec[] = [
   { id: 'cross-process-wakeup', module: './crossProcessWakeup.ts' },
   { id: 'memory-per-entry', module: './memoryPerEntry.ts', nodeFlags: ['--expose-gc'] },
   { id: 'mongo-hit', module: './mongoHit.ts' },
+  { id: 'metrics-off', module: './metricsOff.ts' },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

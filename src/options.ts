@@ -129,6 +129,22 @@ export interface CachierOptions<
    * @example setDefaultParams({ enableMetrics: true })
    */
   enableMetrics?: boolean;
+  // Stale-entry cleanup (src/ops/cleanup.ts).
+  /**
+   * Delete this wrapper's entries older than `staleAfter` in the background, at most once
+   * per `cleanupInterval`, as Python cachier's `cleanup_stale` does: started by calls and
+   * by an unref'd timer (it never keeps the process alive). Needs `staleAfter`. A failed
+   * cleanup is one `CACHIER_CLEANUP_FAILED` warning, never a failed call.
+   * @default false
+   * @example cachier(fn, { staleAfter: { hours: 1 }, cleanupStale: true })
+   */
+  cleanupStale?: boolean;
+  /**
+   * How often `cleanupStale` runs at most: milliseconds or a date-fns `Duration`.
+   * @default { hours: 1 }
+   * @example setDefaultParams({ cleanupStale: true, cleanupInterval: { minutes: 10 } })
+   */
+  cleanupInterval?: DurationInput;
   /**
    * Decides whether a result is stored (it is returned either way), e.g. to keep empty
    * search results out of the cache. A value kept out is a `not-stored` event with the
@@ -256,6 +272,8 @@ const OPTION_NAMES = [
   'clock',
   'verboseCache',
   'enableMetrics',
+  'cleanupStale',
+  'cleanupInterval',
 ] as const;
 const WRAPPER_ONLY: readonly string[] = ['name', 'onEvent', 'shouldCache', 'clock'];
 const DEFAULT_PARAM_NAMES = OPTION_NAMES.filter((n) => !WRAPPER_ONLY.includes(n));
@@ -331,6 +349,10 @@ function validateCommon(options: Record<string, unknown>): void {
   checkType(options.hashArgs, 'hashArgs', 'function');
   checkType(options.verboseCache, 'verboseCache', 'boolean');
   checkType(options.enableMetrics, 'enableMetrics', 'boolean');
+  checkType(options.cleanupStale, 'cleanupStale', 'boolean');
+  if (options.cleanupInterval !== undefined) {
+    toMilliseconds(options.cleanupInterval, 'cleanupInterval');
+  }
   if (options.staleAfter !== undefined) toMilliseconds(options.staleAfter, 'staleAfter');
   if (options.waitForCalcTimeout !== undefined) {
     toMilliseconds(options.waitForCalcTimeout, 'waitForCalcTimeout');

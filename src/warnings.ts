@@ -13,7 +13,8 @@ export type WarningCode =
   | 'CACHIER_UNSERIALIZABLE'
   | 'CACHIER_CORRUPT_ENTRY'
   | 'CACHIER_REFRESH_FAILED'
-  | 'CACHIER_SHOULD_CACHE_FAILED';
+  | 'CACHIER_SHOULD_CACHE_FAILED'
+  | 'CACHIER_CLEANUP_FAILED';
 
 /**
  * Emits each warning code at most once per wrapped function, so a failing store does

@@ -188,6 +188,8 @@ export function planWrapper(fn: AnyFunction, valid: CachierOptions): (name: stri
         entrySizeLimit: valid.entrySizeLimit,
         verboseCache: valid.verboseCache,
         enableMetrics: valid.enableMetrics,
+        cleanupStale: valid.cleanupStale,
+        cleanupInterval: valid.cleanupInterval,
       },
       onEvent: valid.onEvent,
       clock: valid.clock ?? systemClock,

@@ -20,6 +20,8 @@ const VALID_OPTIONS = [
   'clock',
   'verboseCache',
   'enableMetrics',
+  'cleanupStale',
+  'cleanupInterval',
 ];
 
 async function double(x: number) {

@@ -3,6 +3,7 @@ import { isCachingEnabled } from '../defaults.js';
 import { CachierError } from '../errors.js';
 import { type CachierEvent, type CachierEventListener, formatEvent } from '../events.js';
 import { cacheKey, publicKey } from '../keys.js';
+import { StaleCleanup } from '../ops/cleanup.js';
 import { type CachierMetrics, MetricsRecorder } from '../ops/metrics.js';
 import type { ResolvedCallOptions } from '../options.js';
 import type { ValueCodec } from '../valueCodec.js';
@@ -70,6 +71,8 @@ export class CallAlgorithm {
   private readonly rawKeys: boolean;
   /** Made on the first call with metrics on (`enableMetrics`, also through the defaults). */
   private recorder: MetricsRecorder | undefined;
+  /** Made on the first call with `cleanupStale` on. */
+  private cleanup: StaleCleanup | undefined;
 
   constructor(private readonly settings: AlgorithmSettings) {
     this.warner = new OncePerCodeWarner(settings.name);
@@ -173,6 +176,18 @@ export class CallAlgorithm {
     return this.explicit('deleteStale', () => this.store.deleteStale(before));
   }
 
+  /** `cleanupStale`: starts a background `deleteStale` when one is due. */
+  private cleanupIfDue(intervalMs: number): void {
+    this.cleanup ??= new StaleCleanup({
+      clock: this.settings.clock,
+      warner: this.warner,
+      settings: () => this.live.current(),
+      deleteStale: () => this.deleteStale(),
+      keepPending: (work) => this.keepPending(work),
+    });
+    this.cleanup.poke(intervalMs);
+  }
+
   location(): string | undefined {
     return this.settings.core.location?.(this.settings.name);
   }
@@ -207,6 +222,7 @@ export class CallAlgorithm {
       });
       return this.invoke(self, args);
     }
+    if (base.cleanupStale) this.cleanupIfDue(base.cleanupIntervalMs);
     let key: string;
     try {
       key = this.keyFor(self, args);

@@ -1,6 +1,7 @@
 import { debuglog } from 'node:util';
 import { currentDefaults } from '../defaults.js';
 import { toMilliseconds } from '../durations.js';
+import { DEFAULT_CLEANUP_INTERVAL_MS } from '../ops/cleanup.js';
 import type { ResolvedCallOptions } from '../options.js';
 import { parseSize } from '../sizes.js';
 
@@ -13,6 +14,8 @@ export interface LivePolicyOptions {
   entrySizeLimit?: unknown;
   verboseCache?: boolean | undefined;
   enableMetrics?: boolean | undefined;
+  cleanupStale?: boolean | undefined;
+  cleanupInterval?: unknown;
 }
 
 /** `NODE_DEBUG=cachier` turns verbose lines on without code changes (the Node convention). */
@@ -31,6 +34,9 @@ export interface Policy {
   verbose: boolean;
   /** Count and time this wrapper's decisions (`fn.metrics()`). */
   metrics: boolean;
+  /** Delete stale entries in the background (`cleanupStale`), at most once per interval. */
+  cleanupStale: boolean;
+  cleanupIntervalMs: number;
 }
 
 /** The wrapper's policy from its own options and the defaults (pure). */
@@ -47,6 +53,11 @@ export function resolvePolicy(own: LivePolicyOptions, defaults: LivePolicyOption
     maxAgeMs: undefined,
     verbose: own.verboseCache ?? defaults.verboseCache ?? DEBUG_FROM_ENVIRONMENT,
     metrics: own.enableMetrics ?? defaults.enableMetrics ?? false,
+    cleanupStale: own.cleanupStale ?? defaults.cleanupStale ?? false,
+    cleanupIntervalMs: toMilliseconds(
+      own.cleanupInterval ?? defaults.cleanupInterval ?? DEFAULT_CLEANUP_INTERVAL_MS,
+      'cleanupInterval',
+    ),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { CachierEvent, NotStoredReason } from '../events.js';
+import { shared } from '../processState.js';
 
 /**
  * Latency percentiles over the most recent samples, in milliseconds (`undefined` before
@@ -88,8 +89,10 @@ export type SampleListener = (
   seconds: number,
 ) => void;
 
-const recorders = new Set<WeakRef<MetricsRecorder>>();
-const sampleListeners = new Set<SampleListener>();
+// Per process, not per copy of the code: `cachier/prometheus` is its own bundle, and the
+// ESM and CommonJS builds may both be loaded; every copy must see every recorder.
+const recorders = shared('metricsRecorders', () => new Set<WeakRef<MetricsRecorder>>());
+const sampleListeners = shared('metricsSampleListeners', () => new Set<SampleListener>());
 
 /** Every live recorder of this process (wrappers with `enableMetrics`). */
 export function liveRecorders(): MetricsRecorder[] {
