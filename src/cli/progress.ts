@@ -75,7 +75,8 @@ export class Progress {
     const line =
       `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ` +
       `${this.cachesDone}/${this.caches} caches, ${this.entries.toLocaleString('en-US')} entries`;
-    const width = Math.max(10, (this.stream.columns ?? 80) - 1);
+    // A terminal that does not say its width (0 or undefined) gets 80 columns.
+    const width = Math.max(10, (this.stream.columns || 80) - 1);
     this.stream.write(`\r\x1b[2K${line.slice(0, width)}`);
   }
 }
