@@ -89,7 +89,9 @@ export async function inspect(
   if (shown.length < entries.length) {
     context.print(`… and ${entries.length - shown.length} more (--limit 0 shows all)`);
   }
-  context.print('`cachier inspect NAME --value KEY` prints a value; a unique key prefix will do.');
+  context.print(
+    'print a value with: cachier inspect NAME --value KEY (a unique key prefix will do)',
+  );
 }
 
 /** The one entry whose key is `wanted` or starts with it. */
