@@ -87,11 +87,26 @@ async function openMongo(uri: string, flags: StoreFlags): Promise<OpenStore> {
   } catch (error) {
     throw usageError(`--mongo is not a MongoDB connection string (${errorName(error)})`);
   }
-  return {
-    core: new MongoCore({ mongetter: () => client.db(db).collection(collection) }),
-    description: { kind: 'mongo', location: `${withoutCredentials(uri)} ${db}.${collection}` },
-    close: () => client.close(),
+  const core = new MongoCore({ mongetter: () => client.db(db).collection(collection) });
+  const description: StoreDescription = {
+    kind: 'mongo',
+    location: `${withoutCredentials(uri)} ${db}.${collection}`,
   };
+  const close = () => client.close();
+  // MongoCore makes its index (and so the collection) on first use: a mistyped --collection
+  // must not leave a new collection behind, so an empty or missing one is an empty store.
+  let holdsDocuments: boolean;
+  try {
+    holdsDocuments =
+      (await client
+        .db(db)
+        .collection(collection)
+        .findOne({}, { projection: { _id: 1 } })) !== null;
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw unreachable('MongoDB', uri, error);
+  }
+  return { core: holdsDocuments ? core : emptyStore(core), description, close };
 }
 
 async function openRedis(url: string, prefix = 'cachier:'): Promise<OpenStore> {
@@ -105,11 +120,7 @@ async function openRedis(url: string, prefix = 'cachier:'): Promise<OpenStore> {
   try {
     await client.connect();
   } catch (error) {
-    throw new CliError(
-      `could not connect to Redis at ${withoutCredentials(url)}: ${messageOf(error)}`,
-      EXIT.failure,
-      'STORE_UNREACHABLE',
-    );
+    throw unreachable('Redis', url, error);
   }
   let core: RedisCore;
   try {
@@ -143,11 +154,37 @@ async function openPostgres(url: string, table = 'cachier'): Promise<OpenStore> 
     await pool.end();
     throw usageError(`--table: ${messageOf(error).replace(/^cachier: /, '')}`);
   }
+  // PostgresCore makes its tables on first use: a mistyped --table must not leave new
+  // tables behind, so a missing table is an empty store.
+  let exists: boolean;
+  try {
+    const { rows } = await pool.query('SELECT to_regclass($1) IS NOT NULL AS exists', [core.table]);
+    exists = rows[0]?.exists === true;
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw unreachable('PostgreSQL', url, error);
+  }
   return {
-    core,
+    core: exists ? core : emptyStore(core),
     description: { kind: 'postgres', location: `${withoutCredentials(url)} table ${table}` },
     close: () => pool.end(),
   };
+}
+
+function unreachable(server: string, url: string, error: unknown): CliError {
+  return new CliError(
+    `could not reach ${server} at ${withoutCredentials(url)}: ${messageOf(error)}`,
+    EXIT.failure,
+    'STORE_UNREACHABLE',
+  );
+}
+
+/**
+ * A store known to hold nothing (its collection or table does not exist): it lists no
+ * names, so no command goes on to an operation that would create it.
+ */
+function emptyStore(core: Core): Core {
+  return Object.assign(Object.create(core) as Core, { names: async () => [] });
 }
 
 /** Imports an optional peer dependency, or explains how to install it. */

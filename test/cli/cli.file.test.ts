@@ -404,7 +404,7 @@ describe('the command line', () => {
     const home = newHome(built);
     const result = await cli(built, home, 'ls', '--redis', 'redis://user:hunter2@127.0.0.1:1');
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/could not connect to Redis at redis:\/\/127\.0\.0\.1:1/);
+    expect(result.stderr).toMatch(/could not reach Redis at redis:\/\/127\.0\.0\.1:1/);
     expect(result.stderr).not.toContain('hunter2');
   });
 

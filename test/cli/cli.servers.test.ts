@@ -151,6 +151,30 @@ describe.skipIf(!postgres.server)('the CLI on PostgreSQL', () => {
     const table = `cli_${randomUUID().slice(0, 8)}`;
     return { spec: { kind: 'postgres', url, table }, flags: ['--postgres', url, '--table', table] };
   });
+
+  it('reads a missing --table as an empty store and does not create it', async () => {
+    const home = newHome(built);
+    const url = postgres.server?.url ?? '';
+    const table = `cli_missing_${randomUUID().slice(0, 8)}`;
+    for (const args of [['ls'], ['prune']]) {
+      expect(
+        await cliJson(built, home, ...args, '--postgres', url, '--table', table),
+      ).toMatchObject({
+        caches: [],
+      });
+    }
+    expect((await cli(built, home, 'clear', 'x', '--postgres', url, '--table', table)).code).toBe(
+      3,
+    );
+    const pg = (await import('pg')).default;
+    const pool = new pg.Pool({ connectionString: url });
+    try {
+      const { rows } = await pool.query('SELECT to_regclass($1) AS found', [table]);
+      expect(rows[0]?.found).toBeNull();
+    } finally {
+      await pool.end();
+    }
+  });
 });
 
 describe('the CLI on MongoDB (wire-protocol test server)', () => {
@@ -160,6 +184,26 @@ describe('the CLI on MongoDB (wire-protocol test server)', () => {
       spec: { kind: 'mongo', uri: mongo.uri, db, collection: 'cache' },
       flags: ['--mongo', mongo.uri, '--db', db, '--collection', 'cache'],
     };
+  });
+
+  it('reads a missing --collection as an empty store and does not create it (nor its index)', async () => {
+    const home = newHome(built);
+    const db = `cli_missing_${randomUUID().slice(0, 8)}`;
+    const flags = ['--mongo', mongo.uri, '--db', db, '--collection', 'cache'];
+    expect(await cliJson(built, home, 'ls', ...flags)).toMatchObject({ caches: [] });
+    expect(await cliJson(built, home, 'prune', ...flags)).toMatchObject({ caches: [] });
+    const { MongoClient } = await import('mongodb');
+    const client = new MongoClient(mongo.uri, { serverSelectionTimeoutMS: 3000 });
+    try {
+      const indexes = await client
+        .db(db)
+        .collection('cache')
+        .indexes()
+        .catch(() => []);
+      expect(indexes.map((index) => index.name).filter((name) => name !== '_id_')).toEqual([]);
+    } finally {
+      await client.close();
+    }
   });
 });
 
