@@ -1,4 +1,5 @@
 import { homedir } from 'node:os';
+import { sep } from 'node:path';
 import { formatDistance } from 'date-fns/formatDistance';
 
 /** `1536` → `1.5 KB` (powers of 1024, as cachier's `entrySizeLimit` counts). */
@@ -56,5 +57,5 @@ export function pairs(rows: readonly (readonly [string, string])[]): string {
 /** A path under the home folder written with `~`, so output (and docs) show no machine path. */
 export function tilde(path: string): string {
   const home = homedir();
-  return path === home || path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
+  return path === home || path.startsWith(`${home}${sep}`) ? `~${path.slice(home.length)}` : path;
 }
