@@ -35,19 +35,10 @@ export interface FileCoreOptions {
    * @example new FileCore({ leaseMs: 30_000 })
    */
   leaseMs?: number;
-  /**
-   * The clock entries are dated by (the one given to cachier): an entry dated more than a
-   * minute after it is damaged, a miss.
-   * @default Date.now
-   * @example new FileCore({ now: () => clock.now() })
-   */
-  now?: () => number;
 }
 
 /** Entries up to this size are written synchronously while the file system proves fast. */
 const SYNC_WRITE_LIMIT = 64 * 1024;
-/** Clocks of machines sharing a folder differ a little; an entry further in the future is damaged. */
-const FUTURE_TOLERANCE_MS = 60_000;
 /** Crash leftovers of a folder are looked for at most this often on claims. */
 const SWEEP_INTERVAL_MS = 30_000;
 /** Bounds the name → folder memo for programs that make wrappers with ever new names. */
@@ -118,24 +109,21 @@ export class FileCore implements Core {
   readonly cacheDir: string;
   /** How long a claim lives without renewal (ms). */
   readonly leaseMs: number;
-  private readonly now: () => number;
   private readonly folders = new LRUCache<string, FolderState>({ max: MAX_REMEMBERED_FOLDERS });
   /** Whether small writes and lock operations run synchronously (while they prove fast). */
   private readonly budget = new SyncBudget();
   private readonly claims: FileClaims;
 
   constructor(options: FileCoreOptions = {}) {
-    const { cacheDir = '~/.cachier', leaseMs = 10_000, now = Date.now } = options;
+    const { cacheDir = '~/.cachier', leaseMs = 10_000 } = options;
     if (typeof cacheDir !== 'string' || cacheDir === '') {
       throw new TypeError('cachier: FileCore cacheDir must be a non-empty string');
     }
     if (typeof leaseMs !== 'number' || !(leaseMs >= 2000) || !Number.isFinite(leaseMs)) {
       throw new TypeError(`cachier: FileCore leaseMs must be a number >= 2000, got ${leaseMs}`);
     }
-    if (typeof now !== 'function') throw new TypeError('cachier: FileCore now must be a function');
     this.cacheDir = expandCacheDir(cacheDir);
     this.leaseMs = leaseMs;
-    this.now = now;
     this.claims = new FileClaims(leaseMs, this.budget);
   }
 
@@ -151,24 +139,23 @@ export class FileCore implements Core {
       state.checked = true;
     }
     const path = join(state.path, key);
-    const notAfter = this.now() + FUTURE_TOLERANCE_MS;
     let fd: number | undefined;
     try {
       fd = openEntrySync(path);
     } catch (error) {
       if (IS_WINDOWS && TRANSIENT_CODES.has(errorCode(error) ?? '')) {
-        return withTransientRetry(() => readEntry(path, notAfter));
+        return withTransientRetry(() => readEntry(path));
       }
       throw error;
     }
     if (fd === undefined) return undefined;
     let entry: ReturnType<typeof readSmallEntry>;
     try {
-      entry = readSmallEntry(fd, notAfter);
+      entry = readSmallEntry(fd);
     } finally {
       closeSync(fd);
     }
-    return entry === 'large' ? withTransientRetry(() => readEntry(path, notAfter)) : entry;
+    return entry === 'large' ? withTransientRetry(() => readEntry(path)) : entry;
   }
 
   async set(name: string, key: string, entry: StoredEntry): Promise<void> {
@@ -215,9 +202,7 @@ export class FileCore implements Core {
   }
 
   async deleteStale(name: string, calculatedBefore: number): Promise<void> {
-    await this.cleanFolder(name, (calculatedAt) => {
-      return calculatedAt < calculatedBefore || calculatedAt > this.now() + FUTURE_TOLERANCE_MS;
-    });
+    await this.cleanFolder(name, (calculatedAt) => calculatedAt < calculatedBefore);
   }
 
   async clearClaims(name: string): Promise<void> {

@@ -8,6 +8,7 @@ import {
   disableCaching,
   enableCaching,
 } from '../../src/index.js';
+import { sleep, until } from '../support/time.js';
 
 /** What a core can do beyond the shared contract; groups of tests switch on these. */
 export interface CoreCapabilities {
@@ -21,8 +22,6 @@ export interface CoreFactory {
   dispose?(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Collects the verbose lines cachier writes to stderr (and keeps them off the test output). */
 function captureVerbose(lines: string[]): void {
   const write = process.stderr.write.bind(process.stderr);
@@ -33,15 +32,6 @@ function captureVerbose(lines: string[]): void {
     lines.push(text.replace(/\n$/, ''));
     return true;
   });
-}
-
-/** Resolves when `predicate` holds, polling; fails the test after `timeoutMs`. */
-async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(5);
-  }
 }
 
 /**

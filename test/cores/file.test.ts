@@ -27,6 +27,7 @@ import { FolderWatchers } from '../../src/cores/folderWatcher.js';
 import { type CachierOptions, cachier, FileCore } from '../../src/index.js';
 import { defaultKey } from '../../src/keys.js';
 import { makeValueCodec } from '../../src/valueCodec.js';
+import { sleep, until } from '../support/time.js';
 
 /** The bytes the algorithm stores for a value (the default codec, tag byte included). */
 const encodeValue = (value: unknown) => makeValueCodec().encode(value);
@@ -34,21 +35,12 @@ const encodeValue = (value: unknown) => makeValueCodec().encode(value);
 const root = mkdtempSync(join(tmpdir(), 'cachier-file-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isWindows = process.platform === 'win32';
 const isRoot = process.getuid?.() === 0;
 
 /** A fresh folder to use as one test's cacheDir. */
 function freshDir(): string {
   return join(root, randomUUID());
-}
-
-async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(5);
-  }
 }
 
 /** Resolves to `promise`'s value, or to 'timed out' after a generous bound. */
@@ -317,6 +309,27 @@ describe('damaged entries', () => {
     expect(await cached()).toBe(2);
     expect(await cached()).toBe(2);
     expect(state.calls).toBe(2);
+    expect(await warningsOf(name)).toEqual([]);
+  });
+
+  it('an entry file dated an hour in the future is stale: recalculated and replaced', async () => {
+    // The core keeps the date it is given; the policy above it judges the future.
+    const core = new FileCore({ cacheDir: freshDir() });
+    const now = 1_700_000_000_000;
+    let n = 0;
+    const { name, state, cached } = counted(core, () => ++n, {
+      staleAfter: { hours: 1 },
+      clock: { now: () => now },
+    });
+    const key = defaultKey([]);
+    await core.set(name, key, { bytes: bytesOf('planted'), calculatedAt: now + 3_600_000 });
+    expect((await core.get(name, key))?.calculatedAt).toBe(now + 3_600_000);
+
+    expect(await cached()).toBe(1);
+    expect(state.calls).toBe(1);
+    await until(async () => (await core.get(name, key))?.calculatedAt === now);
+    expect(await cached()).toBe(1);
+    expect(state.calls).toBe(1);
     expect(await warningsOf(name)).toEqual([]);
   });
 });
