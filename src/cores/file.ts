@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { CorruptEntryError } from '../errors.js';
+import { shared } from '../processState.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { FileClaims } from './fileClaims.js';
 import { encodeFileEntry } from './fileEntry.js';
@@ -46,7 +47,8 @@ const MAX_REMEMBERED_FOLDERS = 1000;
 const IS_WINDOWS = process.platform === 'win32';
 /** Windows refuses to replace or open a file that another process holds: retry briefly. */
 const TRANSIENT_CODES = new Set(['EPERM', 'EBUSY', 'EACCES']);
-const watchers = new FolderWatchers();
+/** One watch per folder for every copy of cachier in this process (the ESM and CJS builds). */
+const folderWatchers = () => shared('folderWatchers', () => new FolderWatchers());
 
 function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
@@ -186,8 +188,21 @@ export class FileCore implements Core {
     return claim;
   }
 
+  /**
+   * Watches the function folder, made first if missing (as the first write would make
+   * it): a watch opened on a folder that is not there yet would see nothing, leaving the
+   * waiter to polling. A folder that cannot be made or is unsafe leaves it to polling too.
+   */
   subscribe(name: string, key: string, onChange: () => void): () => void {
-    return watchers.subscribe(this.location(name), key, onChange);
+    const state = this.folder(name);
+    if (!state.prepared) {
+      try {
+        this.prepare(state);
+      } catch {
+        // Polling carries on; the next get or set reports the folder's problem.
+      }
+    }
+    return folderWatchers().subscribe(state.path, key, onChange);
   }
 
   async delete(name: string, key: string): Promise<void> {

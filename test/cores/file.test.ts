@@ -26,6 +26,7 @@ import { MARKER_NAME } from '../../src/cores/fileNames.js';
 import { FolderWatchers } from '../../src/cores/folderWatcher.js';
 import { type CachierOptions, cachier, FileCore } from '../../src/index.js';
 import { defaultKey } from '../../src/keys.js';
+import { shared } from '../../src/processState.js';
 import { makeValueCodec } from '../../src/valueCodec.js';
 import { sleep, until } from '../support/time.js';
 
@@ -37,6 +38,9 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const isWindows = process.platform === 'win32';
 const isRoot = process.getuid?.() === 0;
+
+/** The process's folder watchers, which every FileCore shares. */
+const folderWatchers = () => shared('folderWatchers', () => new FolderWatchers());
 
 /** A fresh folder to use as one test's cacheDir. */
 function freshDir(): string {
@@ -625,6 +629,35 @@ describe('FolderWatchers', () => {
     const watchers = new FolderWatchers();
     const unsubscribe = watchers.subscribe(join(root, 'missing', randomUUID()), 'k', () => {});
     expect(watchers.activeWatchers).toBe(0);
+    unsubscribe();
+  });
+
+  it('watches a folder that appeared after an earlier subscribe found it missing', async () => {
+    const folder = freshDir();
+    const watchers = new FolderWatchers();
+    const seen: string[] = [];
+    const early = watchers.subscribe(folder, 'a', () => seen.push('early'));
+    expect(watchers.activeWatchers).toBe(0);
+    mkdirSync(folder, { recursive: true });
+    const late = watchers.subscribe(folder, 'a', () => seen.push('late'));
+    expect(watchers.activeWatchers).toBe(1);
+    writeFileSync(join(folder, 'a'), 'x');
+    await until(() => seen.includes('early') && seen.includes('late'));
+    early();
+    late();
+    expect(watchers.activeWatchers).toBe(0);
+  });
+
+  it("FileCore.subscribe makes a missing function folder, so another process's first write is seen", async () => {
+    const cacheDir = freshDir();
+    const [watcher, writer] = [new FileCore({ cacheDir }), new FileCore({ cacheDir })];
+    const key = defaultKey(['first']);
+    let calls = 0;
+    const unsubscribe = watcher.subscribe('fn', key, () => calls++);
+    expect(existsSync(watcher.location('fn'))).toBe(true);
+    expect(folderWatchers().activeWatchers).toBeGreaterThan(0);
+    await writer.set('fn', key, { bytes: bytesOf(1), calculatedAt: Date.now() });
+    await until(() => calls > 0);
     unsubscribe();
   });
 });
