@@ -55,8 +55,11 @@ function gate() {
 }
 
 /**
- * The SPEC 2 call algorithm and the Core contract, run unchanged against every core.
- * A core's test file is a few lines: `conformance('file', { make: () => new FileCore(...) }, caps)`.
+ * The call algorithm (docs/design.md, "How a call flows") through the public wrapper, run
+ * unchanged against every core: the core's own guarantees are the kit's (`cachier/testing`).
+ * Ages come from a fake `clock`, never from sleeps; sleeps remain only where calls must
+ * really overlap. A core's test file is a few lines:
+ * `conformance('file', { make: () => new FileCore(...) }, caps)`.
  */
 export function conformance(label: string, factory: CoreFactory, caps: CoreCapabilities): void {
   describe(`conformance: ${label} core`, () => {

@@ -1,7 +1,6 @@
 /**
- * The file core under the public wrapper. These tests need the call algorithm on the new
- * byte-level Core contract (being rewritten): they pass once it is merged. The core's own
- * guarantees are tested directly in file.core.test.ts and file.hardening.test.ts.
+ * The file core under the public wrapper. The core's own guarantees are tested directly
+ * in file.core.test.ts and file.hardening.test.ts, and by the kit in file.kit.test.ts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
