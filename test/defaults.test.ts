@@ -13,17 +13,9 @@ import {
   resetDefaultParams,
   setDefaultParams,
 } from '../src/index.js';
+import { sleep, until } from './support/time.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const uniqueName = () => `defaults-${randomUUID()}`;
-
-async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(5);
-  }
-}
 
 const root = mkdtempSync(join(tmpdir(), 'cachier-defaults-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { CorruptEntryError } from '../errors.js';
+import { shared } from '../processState.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { FileClaims } from './fileClaims.js';
 import { encodeFileEntry } from './fileEntry.js';
@@ -35,19 +36,10 @@ export interface FileCoreOptions {
    * @example new FileCore({ leaseMs: 30_000 })
    */
   leaseMs?: number;
-  /**
-   * The clock entries are dated by (the one given to cachier): an entry dated more than a
-   * minute after it is damaged, a miss.
-   * @default Date.now
-   * @example new FileCore({ now: () => clock.now() })
-   */
-  now?: () => number;
 }
 
 /** Entries up to this size are written synchronously while the file system proves fast. */
 const SYNC_WRITE_LIMIT = 64 * 1024;
-/** Clocks of machines sharing a folder differ a little; an entry further in the future is damaged. */
-const FUTURE_TOLERANCE_MS = 60_000;
 /** Crash leftovers of a folder are looked for at most this often on claims. */
 const SWEEP_INTERVAL_MS = 30_000;
 /** Bounds the name → folder memo for programs that make wrappers with ever new names. */
@@ -55,7 +47,8 @@ const MAX_REMEMBERED_FOLDERS = 1000;
 const IS_WINDOWS = process.platform === 'win32';
 /** Windows refuses to replace or open a file that another process holds: retry briefly. */
 const TRANSIENT_CODES = new Set(['EPERM', 'EBUSY', 'EACCES']);
-const watchers = new FolderWatchers();
+/** One watch per folder for every copy of cachier in this process (the ESM and CJS builds). */
+const folderWatchers = () => shared('folderWatchers', () => new FolderWatchers());
 
 function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
@@ -118,24 +111,21 @@ export class FileCore implements Core {
   readonly cacheDir: string;
   /** How long a claim lives without renewal (ms). */
   readonly leaseMs: number;
-  private readonly now: () => number;
   private readonly folders = new LRUCache<string, FolderState>({ max: MAX_REMEMBERED_FOLDERS });
   /** Whether small writes and lock operations run synchronously (while they prove fast). */
   private readonly budget = new SyncBudget();
   private readonly claims: FileClaims;
 
   constructor(options: FileCoreOptions = {}) {
-    const { cacheDir = '~/.cachier', leaseMs = 10_000, now = Date.now } = options;
+    const { cacheDir = '~/.cachier', leaseMs = 10_000 } = options;
     if (typeof cacheDir !== 'string' || cacheDir === '') {
       throw new TypeError('cachier: FileCore cacheDir must be a non-empty string');
     }
     if (typeof leaseMs !== 'number' || !(leaseMs >= 2000) || !Number.isFinite(leaseMs)) {
       throw new TypeError(`cachier: FileCore leaseMs must be a number >= 2000, got ${leaseMs}`);
     }
-    if (typeof now !== 'function') throw new TypeError('cachier: FileCore now must be a function');
     this.cacheDir = expandCacheDir(cacheDir);
     this.leaseMs = leaseMs;
-    this.now = now;
     this.claims = new FileClaims(leaseMs, this.budget);
   }
 
@@ -151,24 +141,23 @@ export class FileCore implements Core {
       state.checked = true;
     }
     const path = join(state.path, key);
-    const notAfter = this.now() + FUTURE_TOLERANCE_MS;
     let fd: number | undefined;
     try {
       fd = openEntrySync(path);
     } catch (error) {
       if (IS_WINDOWS && TRANSIENT_CODES.has(errorCode(error) ?? '')) {
-        return withTransientRetry(() => readEntry(path, notAfter));
+        return withTransientRetry(() => readEntry(path));
       }
       throw error;
     }
     if (fd === undefined) return undefined;
     let entry: ReturnType<typeof readSmallEntry>;
     try {
-      entry = readSmallEntry(fd, notAfter);
+      entry = readSmallEntry(fd);
     } finally {
       closeSync(fd);
     }
-    return entry === 'large' ? withTransientRetry(() => readEntry(path, notAfter)) : entry;
+    return entry === 'large' ? withTransientRetry(() => readEntry(path)) : entry;
   }
 
   async set(name: string, key: string, entry: StoredEntry): Promise<void> {
@@ -199,8 +188,21 @@ export class FileCore implements Core {
     return claim;
   }
 
+  /**
+   * Watches the function folder, made first if missing (as the first write would make
+   * it): a watch opened on a folder that is not there yet would see nothing, leaving the
+   * waiter to polling. A folder that cannot be made or is unsafe leaves it to polling too.
+   */
   subscribe(name: string, key: string, onChange: () => void): () => void {
-    return watchers.subscribe(this.location(name), key, onChange);
+    const state = this.folder(name);
+    if (!state.prepared) {
+      try {
+        this.prepare(state);
+      } catch {
+        // Polling carries on; the next get or set reports the folder's problem.
+      }
+    }
+    return folderWatchers().subscribe(state.path, key, onChange);
   }
 
   async delete(name: string, key: string): Promise<void> {
@@ -215,9 +217,7 @@ export class FileCore implements Core {
   }
 
   async deleteStale(name: string, calculatedBefore: number): Promise<void> {
-    await this.cleanFolder(name, (calculatedAt) => {
-      return calculatedAt < calculatedBefore || calculatedAt > this.now() + FUTURE_TOLERANCE_MS;
-    });
+    await this.cleanFolder(name, (calculatedAt) => calculatedAt < calculatedBefore);
   }
 
   async clearClaims(name: string): Promise<void> {

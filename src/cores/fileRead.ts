@@ -32,12 +32,9 @@ function checkSize(size: number): void {
   }
 }
 
-function toEntry(file: Buffer, size: number, notAfter: number): StoredEntry | undefined {
+function toEntry(file: Buffer, size: number): StoredEntry | undefined {
   const header = decodeFileHeader(file, size, size);
   if (!header) return undefined;
-  if (header.calculatedAt > notAfter) {
-    throw new CorruptEntryError('cachier found an entry dated in the future');
-  }
   return { bytes: file.subarray(HEADER_BYTES, size), calculatedAt: header.calculatedAt };
 }
 
@@ -45,7 +42,7 @@ function toEntry(file: Buffer, size: number, notAfter: number): StoredEntry | un
  * Reads a small entry synchronously from an open descriptor (which it does not close);
  * `'large'` when the file is beyond {@link SYNC_READ_LIMIT}.
  */
-export function readSmallEntry(fd: number, notAfter: number): StoredEntry | undefined | 'large' {
+export function readSmallEntry(fd: number): StoredEntry | undefined | 'large' {
   const info = fstatSync(fd);
   if (!info.isFile()) throw notAnEntry();
   if (info.size > SYNC_READ_LIMIT) return 'large';
@@ -56,11 +53,11 @@ export function readSmallEntry(fd: number, notAfter: number): StoredEntry | unde
     if (read === 0) break;
     filled += read;
   }
-  return toEntry(file, filled, notAfter);
+  return toEntry(file, filled);
 }
 
 /** Reads an entry of any size through the thread pool. */
-export async function readEntry(path: string, notAfter: number): Promise<StoredEntry | undefined> {
+export async function readEntry(path: string): Promise<StoredEntry | undefined> {
   let handle: FileHandle;
   try {
     handle = await open(path, READ_FLAGS);
@@ -78,7 +75,7 @@ export async function readEntry(path: string, notAfter: number): Promise<StoredE
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
-    return toEntry(file, filled, notAfter);
+    return toEntry(file, filled);
   } finally {
     await handle.close();
   }

@@ -21,7 +21,7 @@ function lockExists(path: string): boolean {
  * claim's release) reach it. A lock folder's mtime refresh (its holder keeping the claim
  * alive) does not: it changes nothing a waiter can act on, and waking every waiter in
  * every process on each refresh kept their polls in step. When watching is impossible,
- * subscribers rely on polling.
+ * subscribers rely on polling, and the next subscribe to the folder tries again.
  */
 export class FolderWatchers {
   private readonly folders = new Map<string, WatchedFolder>();
@@ -36,6 +36,9 @@ export class FolderWatchers {
   /** Calls `listener` when `entry` (or its lock) in `folder` changes. Returns the unsubscribe. */
   subscribe(folder: string, entry: string, listener: Listener): () => void {
     const watched = this.folders.get(folder) ?? this.open(folder);
+    // A watch that failed (the folder was missing, or went away) is tried again: the
+    // folder may be there now.
+    if (watched.watcher === undefined) this.watch(watched);
     let set = watched.listeners.get(entry);
     if (!set) {
       set = new Set();
@@ -59,6 +62,11 @@ export class FolderWatchers {
       count: 0,
     };
     this.folders.set(folder, watched);
+    return watched;
+  }
+
+  private watch(watched: WatchedFolder): void {
+    const folder = watched.path;
     try {
       const watcher = watch(folder, { persistent: false }, (_event, filename) =>
         this.dispatch(watched, filename),
@@ -73,7 +81,6 @@ export class FolderWatchers {
     } catch {
       // ENOSPC (inotify limit), ENOENT, EPERM: fall back to polling.
     }
-    return watched;
   }
 
   private close(folder: string, watched: WatchedFolder): void {

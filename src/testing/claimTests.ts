@@ -88,11 +88,45 @@ export function claimTests<C extends AnyCore>(options: CoreConformanceOptions<C>
   });
 }
 
-/** Leases: a dead owner's claim is taken over; a renewed one is not. */
+/**
+ * Leases: a dead owner's claim is taken over; a renewed one is not. For a core that keeps
+ * its claims alive itself (`renewsItself`), an unrenewed claim is kept instead.
+ */
 export function leaseTests<C extends AnyCore>(
   options: CoreConformanceOptions<C>,
   leaseMs: number,
 ): void {
+  if (options.renewsItself) keptByOwnerTest(options, leaseMs);
+  else takeoverTest(options, leaseMs);
+  renewalTest(options, leaseMs);
+}
+
+function keptByOwnerTest<C extends AnyCore>(options: CoreConformanceOptions<C>, leaseMs: number) {
+  sceneTest(
+    options,
+    'a claim left unrenewed is kept past its lease while its owner lives (renewsItself)',
+    async (scene) => {
+      const core = await scene.core({ leaseMs });
+      assert.equal(core.leaseMs, leaseMs, `makeCore({ leaseMs: ${leaseMs} }) sets core.leaseMs`);
+      const other = options.sharedStore ? await scene.core({ leaseMs }) : core;
+      const name = scene.name();
+      const key = scene.key();
+      const claim = await core.tryClaim(name, key);
+      assert.ok(claim, 'the first claim wins');
+      await sleep(pastLease(leaseMs));
+      assert.equal(
+        await other.tryClaim(name, key),
+        undefined,
+        'a claim whose owner lives is not taken over, renewed or not',
+      );
+      assert.equal(await claim.renew(), true, 'the holder’s renew still resolves true');
+      await claim.release();
+      assert.ok(await other.tryClaim(name, key), 'after release, the next claim wins');
+    },
+  );
+}
+
+function takeoverTest<C extends AnyCore>(options: CoreConformanceOptions<C>, leaseMs: number) {
   sceneTest(
     options,
     'a claim left unrenewed is taken over after its lease; the old holder’s renew resolves false',
@@ -113,7 +147,9 @@ export function leaseTests<C extends AnyCore>(
       assert.equal(await taker.renew(), true, 'the new holder’s renew resolves true');
     },
   );
+}
 
+function renewalTest<C extends AnyCore>(options: CoreConformanceOptions<C>, leaseMs: number) {
   sceneTest(options, 'renewing every leaseMs/4 keeps a claim past its lease', async (scene) => {
     const core = await scene.core({ leaseMs });
     assert.equal(core.leaseMs, leaseMs, `makeCore({ leaseMs: ${leaseMs} }) sets core.leaseMs`);

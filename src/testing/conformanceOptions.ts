@@ -89,6 +89,22 @@ export interface CoreConformanceOptions<C extends AnyCore = AnyCore> {
    */
   minLeaseMs?: number | undefined;
   /**
+   * The core keeps each claim alive itself for as long as the owning process lives (as
+   * the file core's lock does: proper-lockfile refreshes it from a timer), so a claim is
+   * taken over only once its owner is gone, never just because `renew` was not called.
+   * The kit cannot end an owner's process, so instead of the takeover test it checks that
+   * a claim left unrenewed past its lease is still held (and its `renew()` still says
+   * `true`); renewal, and loss reported after `clearClaims`, are checked as for any core.
+   * Test takeover after the owner's death yourself, with a real child process that is
+   * killed. Needs `minLeaseMs`. A core whose claims never lapse fails the takeover test
+   * unless it declares this.
+   * @default false: a claim left unrenewed lapses after its lease and is taken over
+   *
+   * @example
+   * coreConformance({ describe, test, makeCore, minLeaseMs: 2000, renewsItself: true });
+   */
+  renewsItself?: boolean | undefined;
+  /**
    * Two `makeCore` calls reach the same store (one database, one folder), like two
    * processes would. Switches on the tests across instances: one claim winner among
    * both, entries seen by both, and `subscribe`.

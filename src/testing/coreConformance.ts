@@ -16,6 +16,11 @@ function checkOptions<C extends AnyCore>(options: CoreConformanceOptions<C>): vo
   if (minLeaseMs !== undefined && !(Number.isFinite(minLeaseMs) && minLeaseMs > 0)) {
     throw new TypeError('coreConformance: minLeaseMs must be a positive number of milliseconds');
   }
+  if (options.renewsItself && minLeaseMs === undefined) {
+    throw new TypeError(
+      'coreConformance: renewsItself: true needs minLeaseMs (it describes how a lease is kept)',
+    );
+  }
   if (options.subscribe && !options.sharedStore) {
     throw new TypeError(
       'coreConformance: subscribe: true needs sharedStore: true (subscribe signals changes made by other instances)',

@@ -23,12 +23,27 @@ export function pastLease(leaseMs: number): number {
   return leaseMs + Math.max(25, Math.ceil(leaseMs / 20));
 }
 
-/** Resolves when `condition` holds, checking every few ms; fails naming `what` after 5 s. */
-export async function until(condition: () => boolean, what: string): Promise<void> {
+/** How long the kit waits for a push signal before it makes the change again. */
+const SIGNAL_RETRY_MS = 200;
+
+/**
+ * Makes `change` until `seen()` holds, waiting a little after each: a push signal may
+ * start a moment after `subscribe` returned (a `LISTEN` still on its way), and a change
+ * made before it started may be missed (the contract allows that: it costs the waiter
+ * one poll). Fails naming `what` after {@link EVENTUAL_TIMEOUT_MS}.
+ */
+export async function changeUntilSeen(
+  change: () => Promise<void>,
+  seen: () => boolean,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + EVENTUAL_TIMEOUT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline)
+  for (;;) {
+    await change();
+    const retryAt = Math.min(Date.now() + SIGNAL_RETRY_MS, deadline);
+    while (!seen() && Date.now() < retryAt) await sleep(5);
+    if (seen()) return;
+    if (Date.now() >= deadline)
       assert.fail(`${what} did not happen within ${EVENTUAL_TIMEOUT_MS} ms`);
-    await sleep(5);
   }
 }

@@ -11,6 +11,7 @@ import {
   setDefaultParams,
 } from '../../src/index.js';
 import { keyFromHashArgs } from '../../src/keys.js';
+import { sleep } from '../support/time.js';
 
 /** A byte core in this process that answers asynchronously and counts what it is asked. */
 class CountingCore implements Core {
@@ -74,8 +75,6 @@ class CountingCore implements Core {
     }
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 afterEach(() => {
   resetDefaultParams();

@@ -8,6 +8,7 @@ import {
   disableCaching,
   enableCaching,
 } from '../../src/index.js';
+import { sleep, until } from '../support/time.js';
 
 /** What a core can do beyond the shared contract; groups of tests switch on these. */
 export interface CoreCapabilities {
@@ -21,8 +22,6 @@ export interface CoreFactory {
   dispose?(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Collects the verbose lines cachier writes to stderr (and keeps them off the test output). */
 function captureVerbose(lines: string[]): void {
   const write = process.stderr.write.bind(process.stderr);
@@ -35,18 +34,32 @@ function captureVerbose(lines: string[]): void {
   });
 }
 
-/** Resolves when `predicate` holds, polling; fails the test after `timeoutMs`. */
-async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(5);
-  }
+/** A clock for the `clock` option that moves only when told: ages without sleeps. */
+function fakeClock(start = 1_700_000_000_000) {
+  let now = start;
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
+
+/** A promise the test opens when it chooses: holds a calculation without a sleep. */
+function gate() {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
 }
 
 /**
- * The SPEC 2 call algorithm and the Core contract, run unchanged against every core.
- * A core's test file is a few lines: `conformance('file', { make: () => new FileCore(...) }, caps)`.
+ * The call algorithm (docs/design.md, "How a call flows") through the public wrapper, run
+ * unchanged against every core: the core's own guarantees are the kit's (`cachier/testing`).
+ * Ages come from a fake `clock`, never from sleeps; sleeps remain only where calls must
+ * really overlap. A core's test file is a few lines:
+ * `conformance('file', { make: () => new FileCore(...) }, caps)`.
  */
 export function conformance(label: string, factory: CoreFactory, caps: CoreCapabilities): void {
   describe(`conformance: ${label} core`, () => {
@@ -165,13 +178,16 @@ export function conformance(label: string, factory: CoreFactory, caps: CoreCapab
       });
 
       it('maxAge makes older values stale for that call only', async () => {
+        const clock = fakeClock();
         let n = 0;
-        const { cached } = counted(() => ++n);
+        const { cached } = counted(() => ++n, { clock });
         expect(await cached()).toBe(1);
-        await sleep(40);
+        clock.advance(40);
         expect(await cached.withOptions({ maxAge: 10_000 })()).toBe(1);
-        expect(await cached.withOptions({ maxAge: 20 })()).toBe(2);
+        expect(await cached.withOptions({ maxAge: 41 })()).toBe(1);
+        expect(await cached.withOptions({ maxAge: 40 })()).toBe(2);
         expect(await cached.withOptions({ maxAge: { seconds: 10 } })()).toBe(2);
+        expect(await cached()).toBe(2);
       });
 
       it('verboseCache prints one line per decision', async () => {
@@ -191,35 +207,48 @@ export function conformance(label: string, factory: CoreFactory, caps: CoreCapab
     });
 
     describe('staleness', () => {
-      it('recalculates a value older than staleAfter', async () => {
+      it('recalculates a value once it is staleAfter old', async () => {
+        const clock = fakeClock();
         let n = 0;
-        const { cached } = counted(() => ++n, { staleAfter: 30 });
+        const { cached } = counted(() => ++n, { staleAfter: 30, clock });
         expect(await cached()).toBe(1);
+        clock.advance(29);
         expect(await cached()).toBe(1);
-        await sleep(50);
+        clock.advance(1);
+        expect(await cached()).toBe(2);
         expect(await cached()).toBe(2);
       });
 
       it('nextTime returns the stale value and refreshes once in the background', async () => {
+        const clock = fakeClock();
+        const refresh = gate();
         let n = 0;
         let stored = 0;
         const { calls, cached } = counted(
           async () => {
-            await sleep(30);
-            return ++n;
+            if (++n > 1) await refresh.opened;
+            return n;
           },
-          { staleAfter: 40, nextTime: true, onEvent: (e) => e.type === 'stored' && stored++ },
+          {
+            staleAfter: 40,
+            nextTime: true,
+            clock,
+            onEvent: (e) => e.type === 'stored' && stored++,
+          },
         );
         expect(await cached()).toBe(1);
-        await sleep(60);
+        clock.advance(40);
+        // The refresh cannot finish before the gate opens: all three see the stale value.
         const stale = await Promise.all([cached(), cached(), cached()]);
         expect(stale).toEqual([1, 1, 1]);
+        refresh.open();
         await until(() => stored === 2);
         expect(await cached()).toBe(2);
         expect(calls).toHaveLength(2);
       });
 
       it('a failed background refresh keeps the stale value and warns', async () => {
+        const clock = fakeClock();
         const warnings: string[] = [];
         const onWarning = (w: Error & { code?: string }) => warnings.push(w.code ?? '');
         process.on('warning', onWarning);
@@ -230,11 +259,11 @@ export function conformance(label: string, factory: CoreFactory, caps: CoreCapab
             if (fail) throw new Error('refresh broke');
             return 'v1';
           },
-          { staleAfter: 20, nextTime: true, onEvent: (e) => events.push(e) },
+          { staleAfter: 20, nextTime: true, clock, onEvent: (e) => events.push(e) },
         );
         try {
           expect(await cached()).toBe('v1');
-          await sleep(40);
+          clock.advance(20);
           fail = true;
           expect(await cached()).toBe('v1');
           await until(() => events.some((e) => e.type === 'refresh-failed'));
@@ -447,19 +476,28 @@ export function conformance(label: string, factory: CoreFactory, caps: CoreCapab
       });
 
       it('settle waits for background refreshes', async () => {
+        const clock = fakeClock();
+        const refresh = gate();
         let n = 0;
         const { calls, cached } = counted(
           async () => {
-            await sleep(80);
-            return ++n;
+            if (++n > 1) await refresh.opened;
+            return n;
           },
-          { staleAfter: 20, nextTime: true },
+          { staleAfter: 20, nextTime: true, clock },
         );
         expect(await cached()).toBe(1);
-        await sleep(40);
+        clock.advance(20);
         expect(await cached()).toBe(1);
-        await cached.settle();
-        expect(calls).toHaveLength(2);
+        let settled = false;
+        const settling = cached.settle().then(() => {
+          settled = true;
+        });
+        await until(() => calls.length === 2);
+        for (let turn = 0; turn < 10; turn++) await new Promise(setImmediate);
+        expect(settled).toBe(false);
+        refresh.open();
+        await settling;
         expect(await cached()).toBe(2);
         await cached.settle();
       });
@@ -497,15 +535,12 @@ export function conformance(label: string, factory: CoreFactory, caps: CoreCapab
       });
 
       it('deleteStale removes entries older than staleAfter, and only those', async () => {
-        let now = 1_000_000;
-        const { calls, cached } = counted((x: number) => x, {
-          staleAfter: 30,
-          clock: { now: () => now },
-        });
+        const clock = fakeClock();
+        const { calls, cached } = counted((x: number) => x, { staleAfter: 30, clock });
         await cached(1);
-        now += 40;
+        clock.advance(40);
         await cached(2);
-        now += 10;
+        clock.advance(10);
         await cached.deleteStale();
         // Served whatever their age for this call: only a deleted entry is recalculated.
         const lenient = cached.withOptions({ staleAfter: 1e9 });

@@ -21,11 +21,11 @@ import type { Claim, StoredEntry } from '../../src/cores/contract.js';
 import { FileCore } from '../../src/cores/file.js';
 import { HEADER_BYTES } from '../../src/cores/fileEntry.js';
 import { CorruptEntryError } from '../../src/errors.js';
+import { sleep, until } from '../support/time.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cachier-filecore-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isWindows = process.platform === 'win32';
 
 function freshDir(): string {
@@ -43,14 +43,6 @@ function entryOf(text: string, calculatedAt = Date.now()): StoredEntry {
 
 function textOf(entry: StoredEntry | undefined): string | undefined {
   return entry && Buffer.from(entry.bytes).toString();
-}
-
-async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(5);
-  }
 }
 
 describe('entries', () => {

@@ -12,6 +12,9 @@ coreConformance({
   test: it,
   makeCore: ({ leaseMs }) => new FileCore({ cacheDir, ...(leaseMs ? { leaseMs } : {}) }),
   minLeaseMs: 2000,
+  // proper-lockfile refreshes the lock while this process lives; takeover after the
+  // owner's death is tested with killed child processes in file.takeover.test.ts.
+  renewsItself: true,
   sharedStore: true,
   subscribe: true,
   names: true,

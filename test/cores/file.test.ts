@@ -1,7 +1,6 @@
 /**
- * The file core under the public wrapper. These tests need the call algorithm on the new
- * byte-level Core contract (being rewritten): they pass once it is merged. The core's own
- * guarantees are tested directly in file.core.test.ts and file.hardening.test.ts.
+ * The file core under the public wrapper. The core's own guarantees are tested directly
+ * in file.core.test.ts and file.hardening.test.ts, and by the kit in file.kit.test.ts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
@@ -26,7 +25,9 @@ import { MARKER_NAME } from '../../src/cores/fileNames.js';
 import { FolderWatchers } from '../../src/cores/folderWatcher.js';
 import { type CachierOptions, cachier, FileCore } from '../../src/index.js';
 import { defaultKey } from '../../src/keys.js';
+import { shared } from '../../src/processState.js';
 import { makeValueCodec } from '../../src/valueCodec.js';
+import { sleep, until } from '../support/time.js';
 
 /** The bytes the algorithm stores for a value (the default codec, tag byte included). */
 const encodeValue = (value: unknown) => makeValueCodec().encode(value);
@@ -34,21 +35,15 @@ const encodeValue = (value: unknown) => makeValueCodec().encode(value);
 const root = mkdtempSync(join(tmpdir(), 'cachier-file-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isWindows = process.platform === 'win32';
 const isRoot = process.getuid?.() === 0;
+
+/** The process's folder watchers, which every FileCore shares. */
+const folderWatchers = () => shared('folderWatchers', () => new FolderWatchers());
 
 /** A fresh folder to use as one test's cacheDir. */
 function freshDir(): string {
   return join(root, randomUUID());
-}
-
-async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(5);
-  }
 }
 
 /** Resolves to `promise`'s value, or to 'timed out' after a generous bound. */
@@ -317,6 +312,27 @@ describe('damaged entries', () => {
     expect(await cached()).toBe(2);
     expect(await cached()).toBe(2);
     expect(state.calls).toBe(2);
+    expect(await warningsOf(name)).toEqual([]);
+  });
+
+  it('an entry file dated an hour in the future is stale: recalculated and replaced', async () => {
+    // The core keeps the date it is given; the policy above it judges the future.
+    const core = new FileCore({ cacheDir: freshDir() });
+    const now = 1_700_000_000_000;
+    let n = 0;
+    const { name, state, cached } = counted(core, () => ++n, {
+      staleAfter: { hours: 1 },
+      clock: { now: () => now },
+    });
+    const key = defaultKey([]);
+    await core.set(name, key, { bytes: bytesOf('planted'), calculatedAt: now + 3_600_000 });
+    expect((await core.get(name, key))?.calculatedAt).toBe(now + 3_600_000);
+
+    expect(await cached()).toBe(1);
+    expect(state.calls).toBe(1);
+    await until(async () => (await core.get(name, key))?.calculatedAt === now);
+    expect(await cached()).toBe(1);
+    expect(state.calls).toBe(1);
     expect(await warningsOf(name)).toEqual([]);
   });
 });
@@ -612,6 +628,35 @@ describe('FolderWatchers', () => {
     const watchers = new FolderWatchers();
     const unsubscribe = watchers.subscribe(join(root, 'missing', randomUUID()), 'k', () => {});
     expect(watchers.activeWatchers).toBe(0);
+    unsubscribe();
+  });
+
+  it('watches a folder that appeared after an earlier subscribe found it missing', async () => {
+    const folder = freshDir();
+    const watchers = new FolderWatchers();
+    const seen: string[] = [];
+    const early = watchers.subscribe(folder, 'a', () => seen.push('early'));
+    expect(watchers.activeWatchers).toBe(0);
+    mkdirSync(folder, { recursive: true });
+    const late = watchers.subscribe(folder, 'a', () => seen.push('late'));
+    expect(watchers.activeWatchers).toBe(1);
+    writeFileSync(join(folder, 'a'), 'x');
+    await until(() => seen.includes('early') && seen.includes('late'));
+    early();
+    late();
+    expect(watchers.activeWatchers).toBe(0);
+  });
+
+  it("FileCore.subscribe makes a missing function folder, so another process's first write is seen", async () => {
+    const cacheDir = freshDir();
+    const [watcher, writer] = [new FileCore({ cacheDir }), new FileCore({ cacheDir })];
+    const key = defaultKey(['first']);
+    let calls = 0;
+    const unsubscribe = watcher.subscribe('fn', key, () => calls++);
+    expect(existsSync(watcher.location('fn'))).toBe(true);
+    expect(folderWatchers().activeWatchers).toBeGreaterThan(0);
+    await writer.set('fn', key, { bytes: bytesOf(1), calculatedAt: Date.now() });
+    await until(() => calls > 0);
     unsubscribe();
   });
 });

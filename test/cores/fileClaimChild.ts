@@ -13,6 +13,7 @@
 import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { FileCore } from '../../src/cores/file.js';
+import { sleep } from '../support/time.js';
 
 /** What the child is asked to do. */
 export interface FileClaimRequest {
@@ -31,7 +32,6 @@ export interface FileClaimRequest {
 
 const request = JSON.parse(process.argv[2] ?? '{}') as FileClaimRequest;
 const core = new FileCore({ cacheDir: request.cacheDir, leaseMs: request.leaseMs });
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const say = (message: object) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
 async function hold(): Promise<void> {

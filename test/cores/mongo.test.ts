@@ -4,8 +4,8 @@ import { Binary, type Collection, type Db, type Document, MongoClient } from 'mo
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MongoCore } from '../../src/index.js';
 import { type MongoTestServer, startMongoTestServer } from '../support/mongoTestServer.js';
+import { sleep } from '../support/time.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** An entry whose bytes spell `text`. */
 const entry = (text: string, calculatedAt = Date.now()) => ({
   bytes: new TextEncoder().encode(text),

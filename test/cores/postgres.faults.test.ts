@@ -4,8 +4,8 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresCore } from '../../src/cores/postgres.js';
 import { findPostgres, freePort } from '../support/postgresServer.js';
+import { sleep } from '../support/time.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const newKey = () => randomBytes(32).toString('hex');
 const entry = { bytes: new Uint8Array([1]), calculatedAt: 1 };
 

@@ -7,10 +7,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { Claim } from '../../src/cores/contract.js';
 import { PostgresCore } from '../../src/cores/postgres.js';
 import { findPostgres } from '../support/postgresServer.js';
+import { sleep } from '../support/time.js';
 
 const found = await findPostgres();
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const newKey = () => randomBytes(32).toString('hex');
 const newName = () => `test-${randomUUID()}`;
 

@@ -8,12 +8,12 @@ import { RedisCore, type RedisCoreOptions } from '../../src/cores/redis.js';
 import { type CachierError, CorruptEntryError } from '../../src/errors.js';
 import { redisForTests } from '../support/redisServer.js';
 import { startTcpFaultProxy } from '../support/tcpFaultProxy.js';
+import { sleep } from '../support/time.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const lookup = await redisForTests(
   'test/cores/redis.test.ts (every RedisCore test against a server)',
 );
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const keyOf = (text: string) => createHash('sha256').update(text).digest('hex');
 type Client = ReturnType<typeof createClient>;
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Calculation, ChildRequest, Scenario } from '../support/child.js';
 import type { CoreSpec } from '../support/coreSpec.js';
+import { sleep } from '../support/time.js';
 import {
   type Child,
   ChildPool,
@@ -16,7 +17,6 @@ import {
   shuffled,
 } from './harness.js';
 
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 /** Process start on a busy 2-core machine takes ~0.5–1 s; this is the generous bound for it. */
 const START_MS = 30_000;
 

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cachier, MemoryCore, resetDefaultParams, setDefaultParams } from '../../src/index.js';
 import { LATENCY_WINDOW } from '../../src/ops/metrics.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../support/time.js';
 
 afterEach(() => {
   resetDefaultParams();

@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, threadId, Worker, workerData } from 'node:worker_threads';
 import { type CachierEvent, type CachierOptions, cachier } from '../../src/index.js';
 import { type CoreSpec, makeOptions, type StoreOptions } from './coreSpec.js';
+import { sleep } from './time.js';
 
 /** How the cached test function behaves when it is actually called. */
 export interface Calculation {
@@ -120,7 +121,6 @@ export type ChildMessage =
 type Emit = (message: ChildMessage) => void;
 
 const who = `${process.pid}:${threadId}`;
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 function describeEvent(event: CachierEvent): string {
   switch (event.type) {

@@ -16,6 +16,7 @@ export const T = {
   takeover:
     'a claim left unrenewed is taken over after its lease; the old holder’s renew resolves false',
   renewal: 'renewing every leaseMs/4 keeps a claim past its lease',
+  keptByOwner: 'a claim left unrenewed is kept past its lease while its owner lives (renewsItself)',
   absent: 'get of an entry never set is undefined',
   bytes: 'get returns exactly the bytes set stored: empty, 1 byte, every byte value, 1 MiB',
   calculatedAt: 'calculatedAt comes back exactly: integer epoch ms, past, present and future',
@@ -53,6 +54,24 @@ export function mapSetup(Variant: typeof ReferenceCore = ReferenceCore): KitSetu
       core.store.records.get(name)?.set(key, Uint8Array.of(1, 2, 3));
     },
   };
+}
+
+/**
+ * The kit set up for a core that keeps its claims alive itself while its process lives
+ * (as the file core does): the reference core with a lease that never lapses.
+ */
+export function selfRenewingSetup(
+  Variant: typeof ReferenceCore = SelfRenewingCore,
+): KitSetup<ReferenceCore> {
+  return { ...mapSetup(Variant), renewsItself: true };
+}
+
+/** Claims live as long as this process: a lease that lapses is taken to mean its owner is gone. */
+class SelfRenewingCore extends ReferenceCore {
+  override async tryClaim(name: string, key: string) {
+    if (this.store.claims.get(name)?.has(key)) return undefined;
+    return super.tryClaim(name, key);
+  }
 }
 
 /** The kit set up for the value core (or a broken subclass): no lease, no optional methods. */
@@ -221,6 +240,41 @@ export const mutations: Mutation[] = [
         ),
       ),
     fails: [T.takeover],
+  },
+  {
+    name: 'a core that says renewsItself but lets an unrenewed claim lapse',
+    setup: () => asAny({ ...mapSetup(), renewsItself: true }),
+    fails: [T.keptByOwner],
+  },
+  {
+    name: 'a self-renewing core whose renew always says true',
+    setup: () =>
+      asAny(
+        selfRenewingSetup(
+          class extends SelfRenewingCore {
+            override async tryClaim(name: string, key: string) {
+              const claim = await super.tryClaim(name, key);
+              return claim && { ...claim, renew: async () => true };
+            }
+          },
+        ),
+      ),
+    fails: [T.renewLoss],
+  },
+  {
+    name: 'a self-renewing core whose renew always says false',
+    setup: () =>
+      asAny(
+        selfRenewingSetup(
+          class extends SelfRenewingCore {
+            override async tryClaim(name: string, key: string) {
+              const claim = await super.tryClaim(name, key);
+              return claim && { ...claim, renew: async () => false };
+            }
+          },
+        ),
+      ),
+    fails: [T.renewLoss, T.renewal, T.keptByOwner],
   },
   {
     name: 'a factory that ignores the leaseMs it is given',

@@ -1,7 +1,7 @@
 import { AssertionError } from 'node:assert';
 import { describe, expect, it } from 'vitest';
 import { coreConformance } from '../../src/testing/index.js';
-import { mapSetup, mutations, T, valueSetup } from './brokenCores.js';
+import { mapSetup, mutations, selfRenewingSetup, T, valueSetup } from './brokenCores.js';
 import { recordKit, runRecorded } from './recordingRunner.js';
 
 const allTitles = Object.values(T);
@@ -9,7 +9,9 @@ const allTitles = Object.values(T);
 describe('the conformance kit', () => {
   it('registers every test for a core with every capability, and the reference core passes them', async () => {
     const tests = recordKit(mapSetup());
-    expect(tests.map((test) => test.title).sort()).toEqual([...allTitles].sort());
+    expect(tests.map((test) => test.title).sort()).toEqual(
+      allTitles.filter((title) => title !== T.keptByOwner).sort(),
+    );
     const failures = await runRecorded(tests);
     expect([...failures].map(([title, error]) => `${title}: ${String(error)}`)).toEqual([]);
   });
@@ -19,6 +21,7 @@ describe('the conformance kit', () => {
     const skipped: string[] = [
       T.oneWinnerShared,
       T.takeover,
+      T.keptByOwner,
       T.renewal,
       T.shared,
       T.corrupt,
@@ -30,6 +33,15 @@ describe('the conformance kit', () => {
     ];
     expect(tests.map((test) => test.title).sort()).toEqual(
       allTitles.filter((title) => !skipped.includes(title)).sort(),
+    );
+    const failures = await runRecorded(tests);
+    expect([...failures].map(([title, error]) => `${title}: ${String(error)}`)).toEqual([]);
+  });
+
+  it('checks a renewsItself core for claims kept while their owner lives instead of takeover, and it passes', async () => {
+    const tests = recordKit(selfRenewingSetup());
+    expect(tests.map((test) => test.title).sort()).toEqual(
+      allTitles.filter((title) => title !== T.takeover).sort(),
     );
     const failures = await runRecorded(tests);
     expect([...failures].map(([title, error]) => `${title}: ${String(error)}`)).toEqual([]);
@@ -63,6 +75,9 @@ describe('the conformance kit', () => {
     );
     expect(() => coreConformance({ ...runner, ...mapSetup(), minLeaseMs: -1 })).toThrow(
       /minLeaseMs must be a positive number/,
+    );
+    expect(() => coreConformance({ ...runner, ...valueSetup(), renewsItself: true })).toThrow(
+      /renewsItself: true needs minLeaseMs/,
     );
     expect(() =>
       coreConformance({ ...runner, ...mapSetup(), makeCore: undefined as never }),

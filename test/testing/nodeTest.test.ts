@@ -33,7 +33,8 @@ describe('the kit under node:test', () => {
   it('runs every kit test, and the reference core passes them', () => {
     const run = runUnderNodeTest('nodeTestKit.ts');
     expect(run.fail, run.output).toBe(0);
-    expect(run.pass, run.output).toBe(Object.keys(T).length);
+    // Every title but the renewsItself variant of the lease test, which the reference core does not declare.
+    expect(run.pass, run.output).toBe(Object.keys(T).length - 1);
     expect(run.status, run.output).toBe(0);
   });
 
