@@ -63,6 +63,7 @@ export interface PhaseReport {
 interface ArgumentWrapper {
   row: ArgumentRow;
   call: (n: number, arg: unknown) => Promise<string>;
+  clear: () => Promise<void>;
   label: string;
   calculations: number;
 }
@@ -71,6 +72,7 @@ interface ValueWrapper {
   row: ValueRow;
   name: string;
   call: () => Promise<unknown>;
+  clear: () => Promise<void>;
   calculations: number;
   notStored: string[];
   storeErrors: number;
@@ -116,14 +118,17 @@ export function makeWrappers(store: CachierOptions, runId: string): Wrappers {
       label: '',
       calculations: 0,
       call: async () => '',
+      clear: async () => undefined,
     };
-    wrapper.call = cachier(
+    const cached = cachier(
       async (_n: number, _arg: unknown) => {
         wrapper.calculations++;
         return wrapper.label;
       },
       { name: `fidelity-${runId}-arg-${slug(row.id)}`, ...store },
     );
+    wrapper.call = cached;
+    wrapper.clear = () => cached.clearCache();
     return wrapper;
   });
   const valueWrappers = VALUE_ROWS.map((row): ValueWrapper => {
@@ -135,8 +140,9 @@ export function makeWrappers(store: CachierOptions, runId: string): Wrappers {
       notStored: [],
       storeErrors: 0,
       call: async () => undefined,
+      clear: async () => undefined,
     };
-    wrapper.call = cachier(
+    const cached = cachier(
       async () => {
         wrapper.calculations++;
         return row.make();
@@ -151,6 +157,8 @@ export function makeWrappers(store: CachierOptions, runId: string): Wrappers {
         },
       },
     );
+    wrapper.call = cached;
+    wrapper.clear = () => cached.clearCache();
     return wrapper;
   });
   return { arguments: argumentWrappers, values: valueWrappers };
@@ -248,7 +256,10 @@ async function runValueRow(wrapper: ValueWrapper): Promise<ValueReport> {
   };
 }
 
-/** Calls every row's wrapper as the phase says and reports what was observed. */
+/**
+ * Calls every row's wrapper as the phase says and reports what was observed. After `reload`
+ * every wrapper's entries are cleared: a shared test server keeps nothing of the run.
+ */
 export async function runPhase(wrappers: Wrappers, phase: Phase): Promise<PhaseReport> {
   const report: PhaseReport = { arguments: {}, values: {} };
   for (const wrapper of wrappers.arguments) {
@@ -256,6 +267,9 @@ export async function runPhase(wrappers: Wrappers, phase: Phase): Promise<PhaseR
   }
   for (const wrapper of wrappers.values) {
     report.values[wrapper.row.id] = await runValueRow(wrapper);
+  }
+  if (phase === 'reload') {
+    for (const wrapper of [...wrappers.arguments, ...wrappers.values]) await wrapper.clear();
   }
   return report;
 }

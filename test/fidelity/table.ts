@@ -126,10 +126,13 @@ export type ArgumentRow =
       variants: Array<() => unknown>;
     };
 
-function sparse(length: number, index: number, value: unknown): unknown[] {
+/**
+ * An array of `length` slots, holes but for the last one. Assigning the last index of an
+ * empty array keeps it sparse in V8 (setting `length` first allocates every slot).
+ */
+function sparse(length: number, value: unknown): unknown[] {
   const array: unknown[] = [];
-  array.length = length;
-  array[index] = value;
+  array[length - 1] = value;
   return array;
 }
 
@@ -205,7 +208,7 @@ export const ARGUMENT_ROWS: ArgumentRow[] = [
   {
     id: 'sparse array past the size limit',
     outcome: 'refused',
-    variants: [() => sparse(20_000_000, 19_999_999, SECRET), () => sparse(20_000_000, 0, 2)],
+    variants: [() => sparse(20_000_000, SECRET), () => sparse(30_000_000, 2)],
   },
   // Keyed by content.
   {
@@ -331,7 +334,7 @@ export const ARGUMENT_ROWS: ArgumentRow[] = [
   {
     id: 'sparse array within the limits',
     outcome: 'keyed',
-    variants: [() => sparse(1000, 999, 1), () => sparse(1000, 998, 1), () => sparse(1001, 999, 1)],
+    variants: [() => sparse(1000, 1), () => sparse(1000, 2), () => sparse(1001, 1)],
     same: () => {
       const array: unknown[] = new Array(999).fill(undefined);
       array.push(1);
