@@ -1,5 +1,5 @@
 /**
- * How a wrapper's identity is formed when no `name` option is given (SPEC 3):
+ * How a wrapper's identity is formed when no `name` option is given:
  * `<package>:<module>:<function>`, e.g. `my-app:src/reports:fetchReport`, where
  * - `<package>` is the `name` in the nearest `package.json` (that has a name) above the
  *   file that calls `cachier(fn)` or defines the decorated class,

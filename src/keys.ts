@@ -733,7 +733,7 @@ export const RAW_KEY_LIMIT = 200;
 
 /**
  * The key of one call. With `raw: false` it is the 64-hex SHA-256 that every persistent core
- * stores under. With `raw: true` (the memory core, whose keys never leave the process) short
+ * stores under. With `raw: true` (a value core, `stores: 'values'`, such as the memory core: its keys never leave the process) short
  * encodings skip the hash: `r` + encoding, `h` + `hashArgs` result, or for longer ones
  * `R`/`H` + the SHA-256. The prefixes keep the default and `hashArgs` key spaces apart.
  * {@link publicKey} turns a raw key into the SHA-256 form for events.

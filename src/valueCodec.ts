@@ -85,9 +85,28 @@ function v8Encode(value: unknown): Uint8Array {
   }
 }
 
+/**
+ * node:v8's deserializer returns typed arrays, DataViews and Buffers as views into the bytes
+ * it reads — for the file core a pooled slab of unrelated memory. Each comes back here with
+ * memory of its own, as it went in.
+ */
+class OwnMemoryDeserializer extends DefaultDeserializer {
+  // Not declared in @types/node, so no `override`.
+  _readHostObject(): unknown {
+    const read = (DefaultDeserializer.prototype as unknown as { _readHostObject(): unknown })
+      ._readHostObject;
+    const view = read.call(this) as ArrayBufferView;
+    if (Buffer.isBuffer(view)) return Buffer.from(view);
+    if (view instanceof DataView) {
+      return new DataView(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+    }
+    return (view as Uint8Array).slice();
+  }
+}
+
 function v8Decode(payload: Uint8Array): unknown {
   try {
-    const deserializer = new DefaultDeserializer(
+    const deserializer = new OwnMemoryDeserializer(
       Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
     );
     deserializer.readHeader();

@@ -54,7 +54,7 @@ function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
 }
 
 /**
- * The call algorithm of SPEC 2, written once for every core, as a state machine: read;
+ * The call algorithm (docs/design.md, "How a call flows"), written once for every core, as a state machine: read;
  * serve a fresh value; serve a stale one and refresh in the background (`nextTime`);
  * join this process's calculation of the key; claim the key or wait for its owner;
  * calculate, store, release. Storage, fail-open handling, wake-ups and renewal are the

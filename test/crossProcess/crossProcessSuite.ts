@@ -39,7 +39,7 @@ async function releaseTogether(children: Child[]): Promise<void> {
 }
 
 /**
- * SPEC 2 across real processes, for any core that children can reach from a
+ * The call algorithm across real processes, for any core that children can reach from a
  * {@link CoreSpec}. Each test gets a fresh store from `makeSpec` (cleaned up by
  * `dispose`) and a fresh cache name; children count their calculations in a shared log,
  * so "exactly once" is counted, not inferred.

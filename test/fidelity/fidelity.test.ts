@@ -73,12 +73,8 @@ function expectedValueReport(row: ValueRow, phase: Phase): ValueReport {
  * why). Each runs as `it.fails`: it goes red once the bug is fixed, so the entry is removed
  * then. Keep this list empty in a release.
  */
-const KNOWN_DISAGREEMENTS: Record<string, string> = Object.fromEntries(
-  ['file', 'mongo', 'redis', 'postgres'].map((core) => [
-    `${core} values typed arrays`,
-    "node:v8's deserializer returns typed arrays and DataViews that view the whole read buffer (for the file core, a pooled 8 KiB slab holding unrelated bytes) instead of their own memory",
-  ]),
-);
+/** Rows where a core is known to break the rule, as `'<core> <arguments|values> <row id>'`: none. */
+const KNOWN_DISAGREEMENTS: Record<string, string> = {};
 
 // ---------------------------------------------------------------------------------------------
 // Running the table on a store

@@ -50,7 +50,7 @@ async function makeMongoOptions(
   const client = new MongoClient(spec.uri, { serverSelectionTimeoutMS: 3000 });
   return {
     options: { mongetter: () => client.db(spec.db).collection(spec.collection) },
-    // Database clients are the user's to close (SPEC 2): an open one keeps a child alive.
+    // Database clients are the user's to close: an open one keeps a child alive.
     close: () => client.close(),
   };
 }
