@@ -31,6 +31,8 @@ const SCENARIOS: ScenarioSpec[] = [
   { id: 'cross-process-wakeup', module: './crossProcessWakeup.ts' },
   { id: 'memory-per-entry', module: './memoryPerEntry.ts', nodeFlags: ['--expose-gc'] },
   { id: 'mongo-hit', module: './mongoHit.ts' },
+  { id: 'database-wakeup', module: './databaseWakeup.ts' },
+  { id: 'database-hit', module: './databaseHit.ts' },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));
