@@ -32,6 +32,8 @@ const SCENARIOS: ScenarioSpec[] = [
   { id: 'memory-per-entry', module: './memoryPerEntry.ts', nodeFlags: ['--expose-gc'] },
   { id: 'mongo-hit', module: './mongoHit.ts' },
   { id: 'metrics-off', module: './metricsOff.ts' },
+  { id: 'database-wakeup', module: './databaseWakeup.ts' },
+  { id: 'database-hit', module: './databaseHit.ts' },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

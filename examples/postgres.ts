@@ -1,82 +1,79 @@
 /**
- * The PostgreSQL core: two "machines" (two pools) share one table; both want the same
- * slow result, one calculates it and the other is woken by NOTIFY the moment it is stored.
- * This is what cachier does for each call when it is given `backend: store`:
+ * cachier on PostgreSQL, seen from two "machines" (two pools, as two processes would
+ * have): both ask for the same slow result at once; one calculates it, the other is woken
+ * by NOTIFY the moment it is stored. A later call is a hit, one SELECT.
  *
- *   const report = cachier(slowSquare, { backend: new PostgresCore({ pool }) });
- *
+ *   npm run example:postgres      # postgres://postgres@127.0.0.1:5432/postgres
  *   CACHIER_TEST_POSTGRES_URL=postgres://user@host/db npm run example:postgres
- *   npm run example:postgres        # starts a throwaway cluster when PostgreSQL is installed
  */
-import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { PostgresCore } from '../src/cores/postgres.js';
+import { cachier, PostgresCore } from '../src/index.js';
 
-// Without CACHIER_TEST_POSTGRES_URL, start a throwaway cluster (test/support) if possible.
-const found = await (await import('../test/support/postgresServer.js')).findPostgres();
-if (!found.server) {
-  console.log(found.skipReason);
-  process.exit(0);
-}
-const url = found.server.url;
-
-// Bound the wait for a connection: the core's operationTimeoutMs bounds each operation.
+const url = process.env.CACHIER_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+// Bound the wait for a connection (pg's default waits for ever).
 const poolOf = () => new pg.Pool({ connectionString: url, connectionTimeoutMillis: 3_000 });
-const pools = [poolOf(), poolOf()];
-const [alice, bob] = pools.map((pool) => new PostgresCore({ pool, table: 'cachier_example' }));
-if (!alice || !bob) throw new Error('two cores expected');
+const [poolA, poolB] = [poolOf(), poolOf()];
 
-const name = 'slowSquare';
-const key = createHash('sha256').update('slowSquare(12)').digest('hex');
+const started = Date.now();
+const log = (who: string, what: string) =>
+  console.log(`${String(Date.now() - started).padStart(5)} ms  ${who}: ${what}`);
 
+/** The function both machines cache: slow, so the second caller has to wait. */
+let calculations = 0;
 async function slowSquare(n: number): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  calculations++;
+  log('  ', `calculating ${n}² (1 s)`);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   return n * n;
 }
 
-/** One caller: a stored value, or the claim and the calculation, or a wait for the owner. */
-async function call(who: string, core: PostgresCore): Promise<number> {
-  const start = performance.now();
-  const elapsed = () => `${(performance.now() - start).toFixed(0)} ms`;
-  for (;;) {
-    const entry = await core.get(name, key);
-    if (entry) {
-      const value = Number(new TextDecoder().decode(entry.bytes));
-      console.log(`${who}: read ${value} after ${elapsed()}`);
-      return value;
-    }
-    const claim = await core.tryClaim(name, key);
-    if (claim) {
-      try {
-        const value = await slowSquare(12);
-        const bytes = new TextEncoder().encode(String(value));
-        await core.set(name, key, { bytes, calculatedAt: Date.now() });
-        console.log(`${who}: calculated ${value} in ${elapsed()}`);
-        return value;
-      } finally {
-        await claim.release();
-      }
-    }
-    // Someone else calculates: wait for its NOTIFY (or 1 s, the polling fallback).
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, 1000);
-      const unsubscribe = core.subscribe(name, key, done);
-      function done() {
-        clearTimeout(timer);
-        unsubscribe();
-        resolve();
-      }
-    });
-  }
-}
+// The table is created on first use (schema in the README); this run uses its own.
+const table = 'cachier_example';
+const onMachineA = cachier(slowSquare, {
+  name: 'slowSquare',
+  backend: new PostgresCore({ pool: poolA, table }),
+});
+const onMachineB = cachier(slowSquare, {
+  name: 'slowSquare',
+  backend: new PostgresCore({ pool: poolB, table }),
+});
 
 try {
-  console.log(`PostgreSQL: ${process.env.CACHIER_TEST_POSTGRES_URL ? url : 'throwaway cluster'}`);
-  await alice.clear(name);
-  await Promise.all([call('alice', alice), call('bob  ', bob)]);
-  await call('later', bob);
+  await onMachineA.clearCache();
+  const [a, b] = await Promise.all([
+    onMachineA(12).then((value) => {
+      log('A', `got ${value}`);
+      return value;
+    }),
+    // B starts a moment later, finds A's claim and waits for its value.
+    new Promise((resolve) => setTimeout(resolve, 200))
+      .then(() => onMachineB(12))
+      .then((value) => {
+        log('B', `got ${value} (woken by NOTIFY, not calculated)`);
+        return value;
+      }),
+  ]);
+  log('B', `again: ${await onMachineB(12)} (a hit)`);
+
+  const { rows } = await poolA.query(
+    `SELECT name, key, octet_length(value) AS bytes, calculated_at FROM ${table} WHERE name = 'slowSquare'`,
+  );
+  console.log('\nIn PostgreSQL:');
+  for (const row of rows) {
+    console.log(
+      `  ${row.name}  ${row.key.slice(0, 16)}…  ${row.bytes} bytes  ${row.calculated_at}`,
+    );
+  }
+
+  // The short form: `pgPool` selects the PostgreSQL backend (table 'cachier').
+  const viaOption = cachier(slowSquare, { name: 'slowSquareViaOption', pgPool: poolA });
+  log('A', `{ pgPool }: ${await viaOption(3)}, then ${await viaOption(3)} (a hit)`);
+  await viaOption.clearCache();
+  await onMachineA.clearCache();
+  if (a !== 144 || b !== 144 || calculations !== 2) {
+    throw new Error('both machines should have got 144 from one calculation');
+  }
 } finally {
-  // Pools are the caller's to end; cachier's LISTEN connection closes with them.
-  await Promise.all(pools.map((pool) => pool.end()));
-  await found.server.close();
+  // Ending the pools is all it takes: cachier's LISTEN connection closes with them.
+  await Promise.all([poolA.end(), poolB.end()]);
 }

@@ -449,8 +449,10 @@ export class PostgresCore implements Core {
     values: unknown[],
   ): Promise<{ rows: QueryResultRow[]; rowCount: number | null }> {
     if (performance.now() < this.unavailableUntil) {
+      // Still a timeout (the code says so): the server is slow, not gone, so a caller
+      // waiting on another owner's live claim keeps waiting rather than calculate too.
       throw new CachierError(
-        'CACHIER_POSTGRES_UNAVAILABLE',
+        'CACHIER_POSTGRES_TIMEOUT',
         `skipped ${what}: PostgreSQL did not answer within ${this.timeoutMs} ms moments ago (${describeError(this.unavailableError)})`,
         { cause: this.unavailableError },
       );

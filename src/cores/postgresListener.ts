@@ -107,6 +107,9 @@ export class PoolListener {
     this.listening.add(channel);
     try {
       await client.query(`LISTEN ${quoted(channel)}`);
+      // A change notified before the server confirmed the LISTEN was not delivered: every
+      // waiter already there looks again once; later waiters are covered by the LISTEN.
+      if (client === this.client) this.wakeChannel(channel);
     } catch {
       // The client broke meanwhile: its 'error'/'end' handler has already woken every
       // waiter, which now poll; nothing else to do here.
@@ -188,6 +191,12 @@ export class PoolListener {
     void client.end().catch(() => undefined);
     // Notifications may have been missed: every waiter looks again (and then polls).
     this.wakeAll();
+  }
+
+  private wakeChannel(channel: string): void {
+    const all: (() => void)[] = [];
+    for (const callbacks of this.handlers.get(channel)?.values() ?? []) all.push(...callbacks);
+    for (const onChange of all) onChange();
   }
 
   private wakeAll(): void {

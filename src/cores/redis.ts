@@ -140,6 +140,12 @@ function isUnavailable(error: unknown): boolean {
   return UNAVAILABLE_ERRORS.has(name);
 }
 
+/** An operation that only ran out of time: Redis is slow, not gone. */
+function isTimeout(error: unknown): boolean {
+  if (error instanceof CachierError) return error.code === 'CACHIER_REDIS_TIMEOUT';
+  return (error as object | null)?.constructor?.name === 'TimeoutError';
+}
+
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const name = error.constructor?.name ?? error.name;
@@ -539,14 +545,28 @@ export class RedisCore implements Core {
    */
   private async run<T>(what: string, operation: (client: RedisClientLike) => Promise<T>) {
     if (performance.now() < this.unavailableUntil) {
+      // A server that was only slow stays "slow" (a caller may keep waiting on a live
+      // claim); one that could not be reached stays "unreachable".
+      const slow = isTimeout(this.unavailableError);
       throw new CachierError(
-        'CACHIER_REDIS_UNAVAILABLE',
-        `skipped ${what}: Redis was unreachable moments ago (${describeError(this.unavailableError)})`,
+        slow ? 'CACHIER_REDIS_TIMEOUT' : 'CACHIER_REDIS_UNAVAILABLE',
+        `skipped ${what}: Redis ${slow ? 'did not answer in time' : 'was unreachable'} moments ago (${describeError(this.unavailableError)})`,
         { cause: this.unavailableError },
       );
     }
+    const attempt = this.client().then((client) => {
+      // Open but not ready: the client lost its connection and is reconnecting. Fail now
+      // rather than wait in node-redis's offline queue: the server is down, not slow.
+      if (client.isOpen && client.isReady === false) {
+        throw new CachierError(
+          'CACHIER_REDIS_UNAVAILABLE',
+          `skipped ${what}: the Redis client is not connected (it is reconnecting)`,
+        );
+      }
+      return operation(client);
+    });
     try {
-      return await withTimeout(this.client().then(operation), this.timeoutMs, what);
+      return await withTimeout(attempt, this.timeoutMs, what);
     } catch (error) {
       if (isUnavailable(error)) {
         // A monotonic clock: a wall clock stepping back must not stretch the pause.

@@ -10,6 +10,8 @@
 export interface RedisClientLike {
   /** `false` once the client was closed (`quit`, `close`, `destroy`) or before `connect`. */
   readonly isOpen: boolean;
+  /** `false` while an open client has lost its connection and is reconnecting. */
+  readonly isReady?: boolean;
   /** The options the client was made with; the core copies its socket options for its subscriber. */
   readonly options?: { readonly socket?: object } | undefined;
   /** Sends one raw command (node-redis `sendCommand`). */

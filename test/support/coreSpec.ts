@@ -1,4 +1,4 @@
-import { type CachierOptions, FileCore } from '../../src/index.js';
+import { type CachierOptions, FileCore, PostgresCore, RedisCore } from '../../src/index.js';
 
 /**
  * A store described in plain JSON, so that a test can hand it to child processes and
@@ -6,7 +6,15 @@ import { type CachierOptions, FileCore } from '../../src/index.js';
  */
 export type CoreSpec =
   | { backend: 'file'; cacheDir: string }
-  | { backend: 'mongo'; uri: string; db: string; collection: string };
+  | { backend: 'mongo'; uri: string; db: string; collection: string }
+  | ({ backend: 'redis'; url: string; prefix: string } & DatabaseTuning)
+  | ({ backend: 'postgres'; url: string; table: string } & DatabaseTuning);
+
+/** Core options a Redis or PostgreSQL spec may set (the core's defaults otherwise). */
+export interface DatabaseTuning {
+  leaseMs?: number;
+  operationTimeoutMs?: number;
+}
 
 /** Cachier options for a store, and how to let go of what they hold. */
 export interface StoreOptions {
@@ -34,7 +42,48 @@ export async function makeOptions(spec: CoreSpec): Promise<StoreOptions> {
       };
     case 'mongo':
       return makeMongoOptions(spec);
+    case 'redis':
+      return makeRedisOptions(spec);
+    case 'postgres':
+      return makePostgresOptions(spec);
   }
+}
+
+/** The tuning options that are set, so the core's defaults apply to the others. */
+function tuning({ leaseMs, operationTimeoutMs }: DatabaseTuning): DatabaseTuning {
+  return {
+    ...(leaseMs === undefined ? {} : { leaseMs }),
+    ...(operationTimeoutMs === undefined ? {} : { operationTimeoutMs }),
+  };
+}
+
+/** A node-redis client of this process; `close` quits it, as a user would at shutdown. */
+async function makeRedisOptions(
+  spec: Extract<CoreSpec, { backend: 'redis' }>,
+): Promise<StoreOptions> {
+  const { createClient } = await import('redis');
+  const client = await createClient({ url: spec.url }).connect();
+  return {
+    options: { backend: new RedisCore({ client, prefix: spec.prefix, ...tuning(spec) }) },
+    close: async () => {
+      await client.quit();
+    },
+  };
+}
+
+/** A pg Pool of this process; `close` ends it, as a user would at shutdown. */
+async function makePostgresOptions(
+  spec: Extract<CoreSpec, { backend: 'postgres' }>,
+): Promise<StoreOptions> {
+  const { default: pg } = await import('pg');
+  // A few connections per process: many children share the server's max_connections.
+  const pool = new pg.Pool({ connectionString: spec.url, max: 4 });
+  // A connection the server drops while idle is reported here; the pool replaces it.
+  pool.on('error', () => undefined);
+  return {
+    options: { backend: new PostgresCore({ pool, table: spec.table, ...tuning(spec) }) },
+    close: () => pool.end(),
+  };
 }
 
 /**
