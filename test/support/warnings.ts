@@ -51,3 +51,20 @@ export function collectWarnings(): WarningCollector {
     restore: () => spy.mockRestore(),
   };
 }
+
+/**
+ * Takes the process's 'warning' listeners away (Node's own, which prints every warning to
+ * stderr, among them) until the returned function puts them back: for tests of the real
+ * warning channel, which listen to process 'warning' events themselves.
+ *
+ * @example
+ * const restore = silenceWarningOutput(); process.on('warning', collect); ... restore();
+ */
+export function silenceWarningOutput(): () => void {
+  const listeners = process.listeners('warning');
+  process.removeAllListeners('warning');
+  return () => {
+    process.removeAllListeners('warning');
+    for (const listener of listeners) process.on('warning', listener);
+  };
+}
