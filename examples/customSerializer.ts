@@ -5,13 +5,13 @@
  * result is returned but not stored (a CACHIER_UNSERIALIZABLE warning says so). With a
  * serializer that knows the class, it is stored and comes back as an instance.
  *
- *   npx tsx examples/customSerializer.ts
+ *   npm run example:serializer
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cachier } from 'cachier';
 import superjson from 'superjson';
-import { cachier } from '../src/index.js';
 
 class Invoice {
   constructor(

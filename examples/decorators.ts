@@ -8,7 +8,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheOf, cachier } from '../src/index.js';
+import { cacheOf, cachier } from 'cachier';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'cachier-decorators-'));
 

@@ -6,8 +6,9 @@
  *   npm run example:mongo                                   # starts the wire test server
  *   MONGODB_URI=mongodb://localhost:27017 npm run example:mongo   # a real server
  */
+
+import { cachier } from 'cachier';
 import { MongoClient } from 'mongodb';
-import { cachier } from '../src/index.js';
 
 // Without MONGODB_URI, run against the in-memory wire-protocol test server of this repo.
 const testServer = process.env.MONGODB_URI

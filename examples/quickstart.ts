@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { cachier } from '../src/index.js';
+import { cachier } from 'cachier';
 
 async function slowSquare(n: number): Promise<{ n: number; square: number; at: Date }> {
   await new Promise((resolve) => setTimeout(resolve, 1500));

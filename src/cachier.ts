@@ -10,32 +10,24 @@ import type { CachierOptions } from './options.js';
 import { type AnyFunction, type CachedFunction, wrapFunction } from './wrap.js';
 
 /**
- * Catches `@cachier` written without parentheses (standard decorators): TypeScript
- * reports this message; at run time it is a TypeError. Write `@cachier()`.
- *
- * @example
- * class Reports { @cachier() async byId(id: string) { return load(id); } } // parentheses!
+ * Keeps `@cachier` (no parentheses) from fitting the `cachier(fn, options)` overload: a
+ * standard decorator's context has a `name`, so it would pass for options.
  */
-export function cachier(
-  method: AnyFunction,
-  context: ClassMethodDecoratorContext,
-): DecoratorMisuse<'write the decorator with parentheses: @cachier()'>;
+interface NotADecoratorContext {
+  readonly addInitializer?: never;
+}
+
+// The overloads' order decides which errors TypeScript lists first when no overload fits
+// (it lists the candidates in declaration order): the options overload comes before the
+// function overload, so that `cachier({ staleAfer: 1 })` reports "did you mean
+// 'staleAfter'" first, and both before the decorator-misuse overloads, so that
+// `cachier(fn, { staleAfer: 1 })` does too (test/types/misspelledOption.test.ts).
 /**
- * Catches `@cachier` written without parentheses (`experimentalDecorators`): TypeScript
- * reports this message; at run time it is a TypeError. Write `@cachier()`.
- *
- * @example
- * class Reports { @cachier() async byId(id: string) { return load(id); } } // parentheses!
- */
-export function cachier(
-  target: object,
-  propertyKey: string | symbol,
-  descriptor: PropertyDescriptor,
-): DecoratorMisuse<'write the decorator with parentheses: @cachier()'>;
-/**
- * Returns a method decorator with the same options. It works with TypeScript 5 standard
- * decorators (the default) and with `experimentalDecorators: true`, on instance and
- * static methods that return a Promise. The identity defaults to
+ * Returns a decorator with these options, for methods and for plain functions:
+ * `cachier(options)(fn)` is `cachier(fn, options)` (same type; the default identity is
+ * scoped by the module where the returned function is applied). As a method decorator
+ * it works with TypeScript 5 standard decorators (the default) and with
+ * `experimentalDecorators: true`, on instance and static methods that return a Promise. The identity defaults to
  * `<package>:<module>:ClassName.methodName`, scoped by the package and file that define
  * the class (see the `name` option to pin it); `this` is kept and is not part of the key (`hashArgs` receives it as its second
  * argument). `obj.method` carries the wrapper's methods, bound to `obj`; use
@@ -49,6 +41,10 @@ export function cachier(
  * const reports = new Reports();
  * await reports.byId('7');
  * await cacheOf(reports.byId).withOptions({ overwriteCache: true })('7');
+ *
+ * const fetchReport = cachier({ staleAfter: { days: 3 } })(async function fetchReport(id: string) {
+ *   return load(id);
+ * });
  */
 export function cachier<Args extends unknown[] = unknown[], This = unknown>(
   options?: CachierOptions<Args, This>,
@@ -74,10 +70,36 @@ export function cachier<Args extends unknown[] = unknown[], This = unknown>(
  * await fetchReport('q3'); // calculates and stores
  * await fetchReport('q3'); // from the cache
  */
-export function cachier<F extends AnyFunction>(
+// `F` has no `this` in its constraint: AnyFunction's `this: never` would become the
+// `this` of a function expression passed inline (`cachier(async function f() {})`).
+export function cachier<F extends (...args: never) => unknown>(
   fn: F,
-  options?: CachierOptions<Parameters<F>, ThisParameterType<F>, ReturnType<F>>,
+  options?: CachierOptions<Parameters<F>, ThisParameterType<F>, ReturnType<F>> &
+    NotADecoratorContext,
 ): CachedFunction<F>;
+/**
+ * Catches `@cachier` written without parentheses (standard decorators): TypeScript
+ * reports this message; at run time it is a TypeError. Write `@cachier()`.
+ *
+ * @example
+ * class Reports { @cachier() async byId(id: string) { return load(id); } } // parentheses!
+ */
+export function cachier(
+  method: AnyFunction,
+  context: ClassMethodDecoratorContext,
+): DecoratorMisuse<'write the decorator with parentheses: @cachier()'>;
+/**
+ * Catches `@cachier` written without parentheses (`experimentalDecorators`): TypeScript
+ * reports this message; at run time it is a TypeError. Write `@cachier()`.
+ *
+ * @example
+ * class Reports { @cachier() async byId(id: string) { return load(id); } } // parentheses!
+ */
+export function cachier(
+  target: object,
+  propertyKey: string | symbol,
+  descriptor: PropertyDescriptor,
+): DecoratorMisuse<'write the decorator with parentheses: @cachier()'>;
 export function cachier(...args: unknown[]): unknown {
   const [fnOrOptions, options] = args;
   if (looksLikeDecoratorCall(args)) {

@@ -7,20 +7,30 @@ import {
   makeCachedView,
   planWrapper,
   type WrapperCore,
+  wrapFunction,
 } from './wrap.js';
 
 /**
- * The method decorator that `cachier(options?)` returns. One function serves both
- * TypeScript decorator modes: TypeScript 5 standard decorators (the default) and
- * `experimentalDecorators: true` (legacy; NestJS, TypeORM, Angular). It tells them apart
- * by the arguments it receives.
+ * What `cachier(options?)` returns: a method decorator that also wraps plain functions.
+ *
+ * - `cachier(options)(fn)` is `cachier(fn, options)` (the decorator-factory form of
+ *   Python's `@cachier(stale_after=...)`): the same {@link CachedFunction} type, and the
+ *   same default identity, scoped by the module where the returned function is applied
+ *   to `fn` (so one shared `const hourly = cachier({ staleAfter: { hours: 1 } })` scopes
+ *   each function by the module that wraps it).
+ * - `@cachier(options)` decorates methods, in both TypeScript decorator modes:
+ *   TypeScript 5 standard decorators (the default) and `experimentalDecorators: true`
+ *   (legacy; NestJS, TypeORM, Angular). It tells them apart by the arguments it receives.
  *
  * Only methods declared to return a Promise (e.g. `async` methods) can be decorated:
  * TypeScript cannot change a decorated method's type, and a cached method always
  * returns a Promise. `Args` and `This` come from the options' `hashArgs` and restrict
- * which methods the decorator fits.
+ * which methods and functions the decorator fits.
  *
  * @example
+ * const fetchReport = cachier({ staleAfter: { days: 3 } })(async function fetchReport(id: string) {
+ *   return (await fetch(`https://example.com/r/${id}`)).json();
+ * });
  * class Reports {
  *   @cachier({ staleAfter: { hours: 1 } })
  *   async byId(id: string): Promise<Report> { return load(id); }
@@ -50,7 +60,38 @@ export interface CachierMethodDecorator<Args extends unknown[] = unknown[], This
     propertyKey: string | symbol,
     descriptor: TypedPropertyDescriptor<M>,
   ): MethodCheck<M, Args, TypedPropertyDescriptor<M>>;
+  /**
+   * A plain function: `cachier(options)(fn)` wraps `fn` exactly as `cachier(fn, options)`
+   * does, with the same type.
+   * @typeParam F - the wrapped function's type
+   * @example
+   * const add = cachier({ backend: 'memory' })(async function add(a: number, b: number) { return a + b; });
+   */
+  // No `this` in F's constraint: AnyFunction's `this: never` would become the `this`
+  // of a function expression passed inline.
+  <F extends (...args: never) => unknown>(
+    fn: F & FunctionCheck<F, Args, This>,
+    // A second parameter makes TypeScript check a decorator's context argument against
+    // it (it lets a standard decorator with one parameter ignore the context), so that a
+    // getter or a field is not mistaken for a plain function.
+    notADecoratorContext?: undefined,
+  ): CachedFunction<F>;
 }
+
+/**
+ * `unknown` when `cachier(options)(fn)` fits `fn`; otherwise a {@link DecoratorMisuse}
+ * whose message TypeScript shows in its error: `fn`'s parameters and `this` must fit
+ * the `hashArgs` option.
+ *
+ * @example
+ * type Fits = FunctionCheck<(id: string) => Promise<number>, [string], unknown>; // unknown
+ */
+export type FunctionCheck<F extends AnyFunction, Args extends unknown[], This> =
+  Parameters<F> extends Args
+    ? ThisParameterType<F> extends This
+      ? unknown
+      : DecoratorMisuse<"the function's this does not fit the self type of the hashArgs option">
+    : DecoratorMisuse<"the function's parameters do not fit the args type of the hashArgs option">;
 
 /**
  * `Ok` when `@cachier()` fits method type `M`; otherwise a {@link DecoratorMisuse} whose
@@ -354,6 +395,15 @@ export function methodDecorator(options: CachierOptions | undefined): CachierMet
   // Validated now, so that a bad option fails where the decorator is written.
   const valid = validateOptions(options);
   function decorate(...args: unknown[]): unknown {
+    const [fn, second] = args;
+    if (typeof fn === 'function' && second === undefined && args.length <= 2) {
+      // Legacy decorators call a class decorator with the class alone.
+      if (isClass(fn as AnyFunction)) throw notAMethod(`a class${fn.name ? ` '${fn.name}'` : ''}`);
+      // cachier(options)(fn): the code that applies the returned function to `fn` is the
+      // wrap site, as for cachier(fn, options); a shared factory scopes each function by
+      // the module that wraps it.
+      return wrapFunction(fn as AnyFunction, valid, captureWrapSite(decorate, false));
+    }
     // The code that runs the decorator is the class's definition: its package and module
     // scope the default identity.
     const site: WrapSite =
@@ -362,6 +412,11 @@ export function methodDecorator(options: CachierOptions | undefined): CachierMet
     return decorateLegacy(valid, args, site);
   }
   return decorate as CachierMethodDecorator;
+}
+
+/** Whether `fn` is a class constructor (`class X {}`), which cannot be called without `new`. */
+function isClass(fn: (...args: never) => unknown): boolean {
+  return /^class\b/.test(Function.prototype.toString.call(fn));
 }
 
 /** Whether `cachier(a, b)` looks like a decorator call made without parentheses (`@cachier`). */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cachier, MemoryCore } from '../src/index.js';
 import { OncePerCodeWarner } from '../src/warnings.js';
+import { silenceWarningOutput } from './support/warnings.js';
 
 interface SeenWarning {
   name: string;
@@ -17,12 +18,15 @@ const onWarning = (warning: Error & { code?: string }) => {
 /** process.emitWarning delivers on a later tick. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+// The real channel (process 'warning' events), without Node's printing of them.
+let restoreOutput: () => void;
 beforeEach(() => {
   seen = [];
+  restoreOutput = silenceWarningOutput();
   process.on('warning', onWarning);
 });
 afterEach(() => {
-  process.off('warning', onWarning);
+  restoreOutput();
 });
 
 describe('OncePerCodeWarner', () => {

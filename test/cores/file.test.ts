@@ -28,6 +28,7 @@ import { defaultKey } from '../../src/keys.js';
 import { shared } from '../../src/processState.js';
 import { makeValueCodec } from '../../src/valueCodec.js';
 import { sleep, until } from '../support/time.js';
+import { collectWarnings, type WarningCollector } from '../support/warnings.js';
 
 /** The bytes the algorithm stores for a value (the default codec, tag byte included). */
 const encodeValue = (value: unknown) => makeValueCodec().encode(value);
@@ -70,22 +71,20 @@ function allPaths(dir: string): string[] {
   return readdirSync(dir, { recursive: true }).map(String);
 }
 
-let warnings: { code: string | undefined; message: string }[] = [];
-const onWarning = (warning: Error & { code?: string }) => {
-  warnings.push({ code: warning.code, message: warning.message });
-};
+// Collected, not printed: tests assert the warnings they cause (warningsOf).
+let collected: WarningCollector;
 beforeEach(() => {
-  warnings = [];
-  process.on('warning', onWarning);
+  collected = collectWarnings();
 });
 afterEach(() => {
-  process.off('warning', onWarning);
+  collected.restore();
 });
 
-/** The codes warned for the wrapper `name`, once process.emitWarning has delivered them. */
+/** The codes warned for the wrapper `name`. */
 async function warningsOf(name: string): Promise<(string | undefined)[]> {
-  await new Promise((resolve) => setImmediate(resolve));
-  return warnings.filter((w) => w.message.startsWith(`cachier(${name})`)).map((w) => w.code);
+  return collected.warnings
+    .filter((w) => w.message.startsWith(`cachier(${name})`))
+    .map((w) => w.code);
 }
 
 /** A counting function on a FileCore under a fresh name. */
@@ -354,6 +353,8 @@ describe('an unusable store never breaks the call', () => {
     await expect(failing()).rejects.toThrow('the function’s own error');
     expect(state.calls).toBe(3);
     expect(await warningsOf(name)).toEqual(['CACHIER_STORE_FAILED']);
+    // The failing function's own error is the caller's; the store's failure is still warned.
+    expect(await warningsOf(`${name}-throws`)).toEqual(['CACHIER_STORE_FAILED']);
   }
 
   it('a regular file where cacheDir should be', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { cachier, MemoryCore } from '../../src/index.js';
+import { collectWarnings } from '../support/warnings.js';
 
 describe('memory core: values by reference', () => {
   it('returns the cached object itself: mutating it mutates the cache', async () => {
@@ -29,14 +30,26 @@ describe('memory core: values by reference', () => {
     expect((await load('x')).count).toBe(42);
   });
 
-  it('keeps values that could not be serialized (nothing is copied)', async () => {
-    const callback = () => 'still callable';
-    const load = cachier(async () => ({ callback }), {
-      backend: 'memory',
-      name: `fn-${randomUUID()}`,
-    });
-    await load();
-    expect((await load()).callback).toBe(callback);
+  it('applies the rule of every core: a value that would not come back as it was is returned, not stored, and warned once', async () => {
+    const collected = collectWarnings();
+    try {
+      const callback = () => 'still callable';
+      let calls = 0;
+      const load = cachier(
+        async () => {
+          calls++;
+          return { callback };
+        },
+        { backend: 'memory', name: `fn-${randomUUID()}` },
+      );
+      expect((await load()).callback).toBe(callback);
+      expect((await load()).callback).toBe(callback);
+      expect(calls).toBe(2);
+      expect(collected.codes()).toEqual(['CACHIER_UNSERIALIZABLE']);
+      expect(collected.warnings[0]?.message).toContain(load.cacheName);
+    } finally {
+      collected.restore();
+    }
   });
 });
 

@@ -77,6 +77,17 @@ describe('cachier(fn) keeps the exact signature', () => {
     expectTypeOf(plus.withOptions({})).thisParameter.toEqualTypeOf<Ctx>();
   });
 
+  it('gives a function expression passed inline no this of its own', () => {
+    const inline = cachier(
+      async function inline(x: number) {
+        return x;
+      },
+      { name: 'inline' },
+    );
+    expectTypeOf(inline).toEqualTypeOf<CachedFunction<(x: number) => Promise<number>>>();
+    inline(1);
+  });
+
   it('keeps instantiated generic functions exact', () => {
     const identity = <T>(value: T): T => value;
     const ofString = cachier(identity<string>, { name: 'identity' });

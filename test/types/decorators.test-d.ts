@@ -1,5 +1,5 @@
 /**
- * Type tests for `@cachier()` and `cacheOf`. vitest checks this file with the project's
+ * Type tests for `@cachier()`, the decorator-factory form `cachier(options)(fn)` and `cacheOf`. vitest checks this file with the project's
  * tsconfig (TypeScript 5 standard decorators); test/decorators/typecheck.test.ts checks
  * it again with `experimentalDecorators: true`, so both modes must accept and reject
  * the same code.
@@ -87,6 +87,61 @@ class Reports {
 @cachier()
 class Decorated {}
 
+async function lookup(id: string, fresh?: boolean): Promise<Report> {
+  return { id: `${id}${fresh ? '!' : ''}`, tenant: 'acme' };
+}
+const twice = (x: number) => x * 2;
+interface Tenant {
+  tenant: string;
+}
+function tenantOf(this: Tenant, id: string): string {
+  return `${this.tenant}/${id}`;
+}
+
+describe('the decorator-factory form cachier(options)(fn)', () => {
+  it('has exactly the type of cachier(fn, options)', () => {
+    const viaFactory = cachier({ staleAfter: 1000 })(lookup);
+    const direct = cachier(lookup, { staleAfter: 1000 });
+    expectTypeOf(viaFactory).toEqualTypeOf<CachedFunction<typeof lookup>>();
+    expectTypeOf(viaFactory).toEqualTypeOf(direct);
+    expectTypeOf(viaFactory).parameters.toEqualTypeOf<[id: string, fresh?: boolean]>();
+    expectTypeOf(viaFactory).returns.toEqualTypeOf<Promise<Report>>();
+    expectTypeOf(cachier()(twice)).toEqualTypeOf<CachedFunction<(x: number) => number>>();
+    expectTypeOf(cachier()(twice)).returns.toEqualTypeOf<Promise<number>>();
+    expectTypeOf(cachier()(tenantOf)).thisParameter.toEqualTypeOf<Tenant>();
+    expectTypeOf(cachier({ name: 'n' })(twice).withOptions({ staleAfter: 5 })).toEqualTypeOf<
+      CachedCall<(x: number) => number>
+    >();
+  });
+
+  it('gives a function expression passed inline no this of its own', () => {
+    const inline = cachier({ staleAfter: 1 })(async function inline(x: number) {
+      return x;
+    });
+    expectTypeOf(inline).toEqualTypeOf<CachedFunction<(x: number) => Promise<number>>>();
+    inline(1);
+  });
+
+  it('checks the function against a typed hashArgs', () => {
+    const byId = cachier({ hashArgs: ([id]: [string]) => id })(async (id: string) => id.length);
+    expectTypeOf(byId).toEqualTypeOf<CachedFunction<(id: string) => Promise<number>>>();
+    cachier<[string], Tenant>({ hashArgs: ([id], self) => `${self.tenant}/${id}` })(tenantOf);
+    // @ts-expect-error hashArgs takes a number, the function a string
+    cachier({ hashArgs: ([n]: [number]) => String(n) })(async (id: string) => id);
+    // @ts-expect-error hashArgs expects a Tenant as this; the function has none
+    cachier<[string], Tenant>({ hashArgs: ([id]) => id })(async (id: string) => id);
+  });
+
+  it('rejects what is not a function, and wrong calls of the result', () => {
+    // @ts-expect-error options go to cachier(), not to the returned function
+    cachier()(twice, { staleAfter: 1 });
+    // @ts-expect-error not a function
+    cachier()({ staleAfter: 1 });
+    // @ts-expect-error x is a number
+    cachier()(twice)('2');
+  });
+});
+
 describe('decorated methods', () => {
   const reports = new Reports('acme');
 
@@ -125,6 +180,9 @@ describe('decorated methods', () => {
 
   it('have a decorator type that mentions no any', () => {
     expectTypeOf(cachier()).toEqualTypeOf<CachierMethodDecorator<unknown[], unknown>>();
+    expectTypeOf(cachier({ staleAfter: 1 })).toEqualTypeOf<
+      CachierMethodDecorator<unknown[], unknown>
+    >();
     expectTypeOf(cachier({ name: 'x' })).not.toBeAny();
     expectTypeOf(Decorated).not.toBeAny();
   });
