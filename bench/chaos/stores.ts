@@ -45,7 +45,7 @@ export async function openStore(core: CoreName): Promise<StoreLookup> {
           collection: 'cache',
           leaseMs: LEASE_MS.mongo,
         },
-        close: () => server.close(),
+        close: () => keepingAlive(server.close()),
       };
     }
     case 'redis': {
@@ -76,6 +76,19 @@ export async function openStore(core: CoreName): Promise<StoreLookup> {
         },
       };
     }
+  }
+}
+
+/**
+ * The test server's process is unref'd (it must not keep a test alive), so waiting for it
+ * to exit would let this program's event loop run dry and end with the wait unsettled.
+ */
+async function keepingAlive<T>(promise: Promise<T>): Promise<T> {
+  const timer = setInterval(() => undefined, 1000);
+  try {
+    return await promise;
+  } finally {
+    clearInterval(timer);
   }
 }
 
