@@ -36,6 +36,11 @@ const program = new Command('chaos')
   )
   .option('--workers <n>', 'worker processes', positiveInteger, 4)
   .option('--seed <s>', 'seed of the plan (which keys, which kills, when)', seedNumber)
+  .option(
+    '--lease-ms <ms>',
+    'claim lease of the core (default: file 2000, others 500)',
+    positiveInteger,
+  )
   .option('--fail-fast', 'stop a core at its first round with a violation', false)
   .addOption(
     new Option('--break <mode>', 'inject a fault on purpose (self-test of the checks)').choices(
@@ -49,6 +54,7 @@ const options = program.opts<{
   workers: number;
   seed?: number;
   failFast: boolean;
+  leaseMs?: number;
   break?: BreakMode;
 }>();
 const seed = options.seed ?? randomInt(2 ** 31);
@@ -101,6 +107,7 @@ function table(results: CoreResult[]): string {
 
 process.stdout.write(
   `chaos: seed ${seed}, ${options.rounds} rounds, ${options.workers} workers, core ${options.core}` +
+    `${options.leaseMs ? `, lease ${options.leaseMs} ms` : ''}` +
     `${options.break ? `, fault injected: ${options.break}` : ''}\n`,
 );
 const results: CoreResult[] = [];
@@ -110,6 +117,7 @@ for (const core of cores) {
     workers: options.workers,
     seed,
     failFast: options.failFast,
+    leaseMs: options.leaseMs,
     break: options.break,
     onRound: progress,
   });

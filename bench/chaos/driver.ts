@@ -29,6 +29,8 @@ export interface ChaosOptions {
   seed: number;
   /** Stop after the first round with a violation. */
   failFast: boolean;
+  /** Claim lease of every core, instead of the short defaults of stores.ts. */
+  leaseMs?: number;
   break?: BreakMode;
   /** Called after every round (the progress bar). */
   onRound?: (core: CoreName, round: number, violations: number) => void;
@@ -109,7 +111,7 @@ function emptyViolations(): Record<CheckName, number> {
 
 /** Runs the chaos rounds on `core`; resolves with its summary row (or why it was skipped). */
 export async function runChaos(core: CoreName, options: ChaosOptions): Promise<CoreResult> {
-  const store = await openStore(core);
+  const store = await openStore(core, options.leaseMs);
   if (!store.spec) return { core, skipped: store.skipReason };
   const work = mkdtempSync(join(tmpdir(), 'cachier-chaos-log-'));
   try {

@@ -25,12 +25,12 @@ export type StoreLookup =
 const runId = () => randomUUID().replaceAll('-', '').slice(0, 12);
 
 /** Sets up the store of `core` for one chaos run. */
-export async function openStore(core: CoreName): Promise<StoreLookup> {
+export async function openStore(core: CoreName, leaseMs = LEASE_MS[core]): Promise<StoreLookup> {
   switch (core) {
     case 'file': {
       const cacheDir = mkdtempSync(join(tmpdir(), 'cachier-chaos-'));
       return {
-        spec: { core, cacheDir, leaseMs: LEASE_MS.file },
+        spec: { core, cacheDir, leaseMs },
         close: async () => rmSync(cacheDir, { recursive: true, force: true }),
       };
     }
@@ -43,7 +43,7 @@ export async function openStore(core: CoreName): Promise<StoreLookup> {
           uri: server.uri,
           db: `cachier_chaos_${runId()}`,
           collection: 'cache',
-          leaseMs: LEASE_MS.mongo,
+          leaseMs,
         },
         close: () => keepingAlive(server.close()),
       };
@@ -55,7 +55,7 @@ export async function openStore(core: CoreName): Promise<StoreLookup> {
       const { server } = found;
       const prefix = `cachier-chaos:${runId()}:`;
       return {
-        spec: { core, url: server.url, prefix, leaseMs: LEASE_MS.redis },
+        spec: { core, url: server.url, prefix, leaseMs },
         close: async () => {
           await dropRedisPrefix(server.url, prefix);
           await server.close();
@@ -69,7 +69,7 @@ export async function openStore(core: CoreName): Promise<StoreLookup> {
       const { server } = found;
       const table = `cachier_chaos_${runId()}`;
       return {
-        spec: { core, url: server.url, table, leaseMs: LEASE_MS.postgres },
+        spec: { core, url: server.url, table, leaseMs },
         close: async () => {
           await dropPostgresTables(server.url, table);
           await server.close();
