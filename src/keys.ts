@@ -458,16 +458,11 @@ const NATIVE_ERROR_PROTOTYPES = new Set<object>(NATIVE_ERRORS.map((ctor) => ctor
 
 /**
  * Host classes whose state the encoding cannot see, refused by name even where Node implements
- * them in JavaScript (so the native-code check below would not catch them).
+ * them in JavaScript (so the native-code check below would not catch them). Looked up on the
+ * first class instance keyed, not at import: reading `globalThis.Headers` (and the other
+ * web classes) makes Node load its fetch implementation, tens of milliseconds of start-up.
  */
-const HOST_PROTOTYPES: object[] = [EventEmitter.prototype];
-const WEAK_PROTOTYPES: object[] = [
-  WeakMap.prototype,
-  WeakSet.prototype,
-  WeakRef.prototype,
-  FinalizationRegistry.prototype,
-];
-for (const name of [
+const HOST_CLASS_NAMES = [
   'Promise',
   'EventTarget',
   'AbortController',
@@ -487,12 +482,27 @@ for (const name of [
   'TextDecoder',
   'CompressionStream',
   'DecompressionStream',
-]) {
-  const ctor = (globalThis as Record<string, unknown>)[name];
-  if (typeof ctor === 'function' && typeof ctor.prototype === 'object' && ctor.prototype) {
-    HOST_PROTOTYPES.push(ctor.prototype as object);
+];
+let hostPrototypes: object[] | undefined;
+
+function hostPrototypesOnce(): object[] {
+  if (hostPrototypes) return hostPrototypes;
+  const found: object[] = [EventEmitter.prototype];
+  for (const name of HOST_CLASS_NAMES) {
+    const ctor = (globalThis as Record<string, unknown>)[name];
+    if (typeof ctor === 'function' && typeof ctor.prototype === 'object' && ctor.prototype) {
+      found.push(ctor.prototype as object);
+    }
   }
+  hostPrototypes = found;
+  return found;
 }
+const WEAK_PROTOTYPES: object[] = [
+  WeakMap.prototype,
+  WeakSet.prototype,
+  WeakRef.prototype,
+  FinalizationRegistry.prototype,
+];
 
 /** What the prototype chain says about instances, computed once per prototype. */
 type Verdict =
@@ -526,7 +536,7 @@ function judge(proto: object, name: string): Verdict {
       return refuse(`${article} cannot be enumerated`, USE_HASH_ARGS);
     }
   }
-  for (const host of HOST_PROTOTYPES) {
+  for (const host of hostPrototypesOnce()) {
     if (host === proto || Object.prototype.isPrototypeOf.call(host, proto)) {
       return refuse(
         `${article} keeps its content in internal state that the key cannot see`,

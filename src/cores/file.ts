@@ -2,7 +2,6 @@ import { closeSync, type Dirent, renameSync } from 'node:fs';
 import { lstat, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { LRUCache } from 'lru-cache';
 import { CorruptEntryError } from '../errors.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { FileClaims } from './fileClaims.js';
@@ -119,7 +118,8 @@ export class FileCore implements Core {
   /** How long a claim lives without renewal (ms). */
   readonly leaseMs: number;
   private readonly now: () => number;
-  private readonly folders = new LRUCache<string, FolderState>({ max: MAX_REMEMBERED_FOLDERS });
+  /** Name → folder state, oldest first (a plain Map: lru-cache stays unloaded for this memo). */
+  private readonly folders = new Map<string, FolderState>();
   /** Whether small writes and lock operations run synchronously (while they prove fast). */
   private readonly budget = new SyncBudget();
   private readonly claims: FileClaims;
@@ -341,6 +341,10 @@ export class FileCore implements Core {
         lastSweep: 0,
         reportedForeign: false,
       };
+      // Forgetting a folder only costs a re-check: drop the one remembered longest.
+      if (this.folders.size >= MAX_REMEMBERED_FOLDERS) {
+        this.folders.delete(this.folders.keys().next().value as string);
+      }
       this.folders.set(name, state);
     }
     return state;
