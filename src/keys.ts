@@ -653,16 +653,21 @@ function toTypeError(error: Unkeyable): TypeError {
  * the encoding cannot see in full (see the module comment) and for arguments over the limits.
  */
 export function encodeArgs(args: readonly unknown[]): string {
+  return encodeAfter('', args);
+}
+
+/** `prefix` + the encoding of `args`, built in one string (a raw key's prefix costs no copy). */
+function encodeAfter(prefix: string, args: readonly unknown[]): string {
   let end = args.length;
   while (end > 0 && args[end - 1] === undefined) end--;
-  let out = '';
+  let out = prefix;
   let walk: Walk | undefined;
   for (let i = 0; i < end; i++) {
     const arg = args[i];
     try {
       if (typeof arg === 'object' && arg !== null) walk ??= new Walk();
       out += encode(arg, walk);
-      if (out.length > MAX_ENCODED_LENGTH) throw tooLong();
+      if (out.length - prefix.length > MAX_ENCODED_LENGTH) throw tooLong();
     } catch (error) {
       if (error instanceof Unkeyable) {
         error.segments.push(`[${i}]`);
@@ -767,9 +772,9 @@ export function cacheKey(
     if (!raw) return sha256Hex(custom);
     return custom.length <= RAW_KEY_LIMIT ? `h${custom}` : `H${sha256Hex(custom)}`;
   }
-  const encoded = encodeArgs(args);
-  if (!raw) return sha256Hex(encoded);
-  return encoded.length <= RAW_KEY_LIMIT ? `r${encoded}` : `R${sha256Hex(encoded)}`;
+  if (!raw) return sha256Hex(encodeArgs(args));
+  const prefixed = encodeAfter('r', args);
+  return prefixed.length <= RAW_KEY_LIMIT + 1 ? prefixed : `R${sha256Hex(prefixed.slice(1))}`;
 }
 
 /**
