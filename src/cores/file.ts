@@ -1,7 +1,7 @@
 import { closeSync, type Dirent, renameSync } from 'node:fs';
 import { lstat, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { CorruptEntryError } from '../errors.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { FileClaims } from './fileClaims.js';
@@ -150,7 +150,8 @@ export class FileCore implements Core {
       if (!checkExistingFolder(this.cacheDir, state.path)) return undefined;
       state.checked = true;
     }
-    const path = join(state.path, key);
+    // The folder's path is normalized and the key is 64 hex characters: no join needed.
+    const path = `${state.path}${sep}${key}`;
     const notAfter = this.now() + FUTURE_TOLERANCE_MS;
     let fd: number | undefined;
     try {
