@@ -43,9 +43,20 @@ interface Call {
 /** A calculation of one key in this process, shared by every caller that joins it. */
 interface Running {
   readonly promise: Promise<unknown>;
-  /** Aborted when every caller that joined stopped waiting (their signals aborted). */
-  readonly abandon: AbortController;
+  /**
+   * Aborted when every caller that joined stopped waiting (their signals aborted); absent
+   * when the first caller had no signal, since then the calculation is wanted for good.
+   */
+  readonly abandon: AbortController | undefined;
   callers: number;
+}
+
+/** The abandon signal of a calculation that no caller can call off (made on first use). */
+let neverAborted: AbortSignal | undefined;
+
+function neverAbortedSignal(): AbortSignal {
+  neverAborted ??= new AbortController().signal;
+  return neverAborted;
 }
 
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
@@ -336,8 +347,9 @@ export class CallAlgorithm {
       this.join(running, signal);
       return call.policy.waitMs > 0 ? this.joinWithTimeout(running.promise, call) : running.promise;
     }
-    const abandon = new AbortController();
-    const promise = this.claimAndCalculate(call, abandon.signal);
+    // AbortControllers are costly to make (~2 µs): only a caller that can abort needs one.
+    const abandon = signal === undefined ? undefined : new AbortController();
+    const promise = this.claimAndCalculate(call, abandon?.signal ?? neverAbortedSignal());
     const entry: Running = { promise, abandon, callers: 0 };
     this.join(entry, signal);
     this.track(call.key, entry);
@@ -355,7 +367,7 @@ export class CallAlgorithm {
     signal.addEventListener(
       'abort',
       () => {
-        if (--running.callers === 0) running.abandon.abort();
+        if (--running.callers === 0) running.abandon?.abort();
       },
       { once: true },
     );
@@ -506,7 +518,7 @@ export class CallAlgorithm {
       }
       const running: Running = {
         promise: this.calculate(call, claim, true),
-        abandon: new AbortController(),
+        abandon: undefined,
         callers: Number.POSITIVE_INFINITY,
       };
       this.track(key, running);

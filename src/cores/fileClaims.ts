@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { lstat, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as ProperLockfile from 'proper-lockfile';
 import type { Claim } from './contract.js';
-import { kindOfName } from './fileNames.js';
+import { kindOfName, randomToken } from './fileNames.js';
 import { hasOtherOwner, ownerFileName, ownerRecordBytes, reapIfDead } from './fileOwners.js';
 import type { SyncBudget } from './fileSyncBudget.js';
 import { writeNewFile, writeNewFileSync } from './fileWrite.js';
@@ -104,7 +103,7 @@ export class FileClaims {
     // The common miss finds no lock: one synchronous lstat instead of a thread-pool trip.
     const existing = fs.lstatSync(lockPath, { throwIfNoEntry: false });
     if (existing && (await reapIfDead(lockPath, this.leaseMs)) === 'held') return undefined;
-    const ownerPath = join(lockPath, ownerFileName(randomBytes(16).toString('hex')));
+    const ownerPath = join(lockPath, ownerFileName(randomToken()));
     const held: HeldClaim = { lost: false };
     const lock = lockFunction ?? (await loadLock());
     const lockFs = this.lockFs(lockPath, ownerPath);
