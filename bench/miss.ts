@@ -11,6 +11,7 @@ import pMemoize from 'p-memoize';
 import { cachier, FileCore, MemoryCore } from '../src/index.js';
 import {
   BENCH_DIR,
+  formatRatio,
   formatUs,
   inParallel,
   progress,
@@ -132,15 +133,17 @@ async function measure(
       `cachier file core on ${label}, from ${LARGE.toLocaleString('en-US')} entries`,
       large,
     );
+    // On tmpfs cachier's own work shows; on a disk the file system's operations dominate.
+    const limit = root.startsWith('/dev/shm') ? 2 : 1.2;
     for (const [timing, size] of [
       [fromSmall, 10],
       [fromLarge, LARGE],
     ] as const) {
-      const overhead = timing.medianUs - alone.medianUs;
+      const ratio = timing.medianUs / floor.medianUs;
       targets.push({
-        target: `file-core miss overhead ≤ 150 µs, ${label}, from ${size.toLocaleString('en-US')} entries`,
-        measured: `${formatUs(overhead)} (file-system floor ${formatUs(floor.medianUs)})`,
-        met: overhead <= 150,
+        target: `file-core miss ≤ ${limit}× its file-system floor, ${label}, from ${size.toLocaleString('en-US')} entries`,
+        measured: `${formatRatio(ratio)} (${formatUs(timing.medianUs)} vs floor ${formatUs(floor.medianUs)})`,
+        met: ratio <= limit,
       });
     }
   }

@@ -24,6 +24,8 @@ export interface BenchMongo {
   collectionName: string;
   description: string;
   commandsSent(): number;
+  /** Commands sent since the client opened, by command name (`find`, `findAndModify`…). */
+  commandsByName(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -53,8 +55,10 @@ export async function openMongoForBench(): Promise<BenchMongo | undefined> {
   const uri = realUri ?? (server?.uri as string);
   const client = new MongoClient(uri, { monitorCommands: true, serverSelectionTimeoutMS: 5000 });
   let commands = 0;
-  client.on('commandStarted', () => {
+  const byName: Record<string, number> = {};
+  client.on('commandStarted', (event) => {
     commands++;
+    byName[event.commandName] = (byName[event.commandName] ?? 0) + 1;
   });
   await client.connect();
   const dbName = `cachier_bench_${randomUUID().slice(0, 8)}`;
@@ -70,6 +74,7 @@ export async function openMongoForBench(): Promise<BenchMongo | undefined> {
       ? 'a real server (CACHIER_TEST_MONGODB_URI)'
       : 'the wire-protocol test server (test/support/mongoTestServer.ts) in its own process on 127.0.0.1',
     commandsSent: () => commands,
+    commandsByName: () => ({ ...byName }),
     close: async () => {
       await client
         .db(dbName)

@@ -24,6 +24,7 @@ interface ScenarioSpec {
 }
 
 const SCENARIOS: ScenarioSpec[] = [
+  { id: 'import-time', module: './importTime.ts' },
   { id: 'memory-hit', module: './memoryHit.ts' },
   { id: 'file-hit', module: './fileHit.ts' },
   { id: 'miss', module: './miss.ts' },

@@ -458,16 +458,11 @@ const NATIVE_ERROR_PROTOTYPES = new Set<object>(NATIVE_ERRORS.map((ctor) => ctor
 
 /**
  * Host classes whose state the encoding cannot see, refused by name even where Node implements
- * them in JavaScript (so the native-code check below would not catch them).
+ * them in JavaScript (so the native-code check below would not catch them). Looked up on the
+ * first class instance keyed, not at import: reading `globalThis.Headers` (and the other
+ * web classes) makes Node load its fetch implementation, tens of milliseconds of start-up.
  */
-const HOST_PROTOTYPES: object[] = [EventEmitter.prototype];
-const WEAK_PROTOTYPES: object[] = [
-  WeakMap.prototype,
-  WeakSet.prototype,
-  WeakRef.prototype,
-  FinalizationRegistry.prototype,
-];
-for (const name of [
+const HOST_CLASS_NAMES = [
   'Promise',
   'EventTarget',
   'AbortController',
@@ -487,12 +482,27 @@ for (const name of [
   'TextDecoder',
   'CompressionStream',
   'DecompressionStream',
-]) {
-  const ctor = (globalThis as Record<string, unknown>)[name];
-  if (typeof ctor === 'function' && typeof ctor.prototype === 'object' && ctor.prototype) {
-    HOST_PROTOTYPES.push(ctor.prototype as object);
+];
+let hostPrototypes: object[] | undefined;
+
+function hostPrototypesOnce(): object[] {
+  if (hostPrototypes) return hostPrototypes;
+  const found: object[] = [EventEmitter.prototype];
+  for (const name of HOST_CLASS_NAMES) {
+    const ctor = (globalThis as Record<string, unknown>)[name];
+    if (typeof ctor === 'function' && typeof ctor.prototype === 'object' && ctor.prototype) {
+      found.push(ctor.prototype as object);
+    }
   }
+  hostPrototypes = found;
+  return found;
 }
+const WEAK_PROTOTYPES: object[] = [
+  WeakMap.prototype,
+  WeakSet.prototype,
+  WeakRef.prototype,
+  FinalizationRegistry.prototype,
+];
 
 /** What the prototype chain says about instances, computed once per prototype. */
 type Verdict =
@@ -526,7 +536,7 @@ function judge(proto: object, name: string): Verdict {
       return refuse(`${article} cannot be enumerated`, USE_HASH_ARGS);
     }
   }
-  for (const host of HOST_PROTOTYPES) {
+  for (const host of hostPrototypesOnce()) {
     if (host === proto || Object.prototype.isPrototypeOf.call(host, proto)) {
       return refuse(
         `${article} keeps its content in internal state that the key cannot see`,
@@ -643,16 +653,21 @@ function toTypeError(error: Unkeyable): TypeError {
  * the encoding cannot see in full (see the module comment) and for arguments over the limits.
  */
 export function encodeArgs(args: readonly unknown[]): string {
+  return encodeAfter('', args);
+}
+
+/** `prefix` + the encoding of `args`, built in one string (a raw key's prefix costs no copy). */
+function encodeAfter(prefix: string, args: readonly unknown[]): string {
   let end = args.length;
   while (end > 0 && args[end - 1] === undefined) end--;
-  let out = '';
+  let out = prefix;
   let walk: Walk | undefined;
   for (let i = 0; i < end; i++) {
     const arg = args[i];
     try {
       if (typeof arg === 'object' && arg !== null) walk ??= new Walk();
       out += encode(arg, walk);
-      if (out.length > MAX_ENCODED_LENGTH) throw tooLong();
+      if (out.length - prefix.length > MAX_ENCODED_LENGTH) throw tooLong();
     } catch (error) {
       if (error instanceof Unkeyable) {
         error.segments.push(`[${i}]`);
@@ -757,9 +772,9 @@ export function cacheKey(
     if (!raw) return sha256Hex(custom);
     return custom.length <= RAW_KEY_LIMIT ? `h${custom}` : `H${sha256Hex(custom)}`;
   }
-  const encoded = encodeArgs(args);
-  if (!raw) return sha256Hex(encoded);
-  return encoded.length <= RAW_KEY_LIMIT ? `r${encoded}` : `R${sha256Hex(encoded)}`;
+  if (!raw) return sha256Hex(encodeArgs(args));
+  const prefixed = encodeAfter('r', args);
+  return prefixed.length <= RAW_KEY_LIMIT + 1 ? prefixed : `R${sha256Hex(prefixed.slice(1))}`;
 }
 
 /**

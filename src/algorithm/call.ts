@@ -44,9 +44,20 @@ interface Call {
 /** A calculation of one key in this process, shared by every caller that joins it. */
 interface Running {
   readonly promise: Promise<unknown>;
-  /** Aborted when every caller that joined stopped waiting (their signals aborted). */
-  readonly abandon: AbortController;
+  /**
+   * Aborted when every caller that joined stopped waiting (their signals aborted); absent
+   * when the first caller had no signal, since then the calculation is wanted for good.
+   */
+  readonly abandon: AbortController | undefined;
   callers: number;
+}
+
+/** The abandon signal of a calculation that no caller can call off (made on first use). */
+let neverAborted: AbortSignal | undefined;
+
+function neverAbortedSignal(): AbortSignal {
+  neverAborted ??= new AbortController().signal;
+  return neverAborted;
 }
 
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
@@ -229,20 +240,26 @@ export class CallAlgorithm {
     } catch (error) {
       return Promise.reject(error);
     }
-    const call: Call = {
-      self,
-      args,
-      key,
-      policy: withCallOverrides(base, options),
-      report,
-    };
+    const policy = withCallOverrides(base, options);
     if (options.overwriteCache) {
       report?.({ type: 'miss', name, key, reason: 'overwrite-cache' });
-      return this.overwrite(call);
+      return this.overwrite({ self, args, key, policy, report });
     }
     const read = this.store.read(key, report, true);
-    if (isPromiseLike(read)) return read.then((entry) => this.decide(call, entry, signal));
-    return this.decide(call, read, signal);
+    if (isPromiseLike(read)) {
+      return read.then((entry) => this.decide({ self, args, key, policy, report }, entry, signal));
+    }
+    // The common hit of a value core with nobody listening: what decide() would do, minus
+    // the call state and the event it need not build.
+    if (
+      report === undefined &&
+      read !== undefined &&
+      (read.value != null || policy.allowNone) &&
+      (this.neverStale(policy) || !isStale(read.calculatedAt, this.settings.clock.now(), policy))
+    ) {
+      return Promise.resolve(read.value);
+    }
+    return this.decide({ self, args, key, policy, report }, read, signal);
   }
 
   private invoke(self: unknown, args: unknown[]): Promise<unknown> {
@@ -309,7 +326,7 @@ export class CallAlgorithm {
     } else {
       const now = this.settings.clock.now();
       const ageMs = now - entry.calculatedAt;
-      if (!isStale(entry.calculatedAt, now, policy)) {
+      if (this.neverStale(policy) || !isStale(entry.calculatedAt, now, policy)) {
         report?.({ type: 'hit', name, key, ageMs });
         return Promise.resolve(entry.value);
       }
@@ -346,8 +363,9 @@ export class CallAlgorithm {
       this.join(running, signal);
       return call.policy.waitMs > 0 ? this.joinWithTimeout(running.promise, call) : running.promise;
     }
-    const abandon = new AbortController();
-    const promise = this.claimAndCalculate(call, abandon.signal);
+    // AbortControllers are costly to make (~2 µs): only a caller that can abort needs one.
+    const abandon = signal === undefined ? undefined : new AbortController();
+    const promise = this.claimAndCalculate(call, abandon?.signal ?? neverAbortedSignal());
     const entry: Running = { promise, abandon, callers: 0 };
     this.join(entry, signal);
     this.track(call.key, entry);
@@ -365,7 +383,7 @@ export class CallAlgorithm {
     signal.addEventListener(
       'abort',
       () => {
-        if (--running.callers === 0) running.abandon.abort();
+        if (--running.callers === 0) running.abandon?.abort();
       },
       { once: true },
     );
@@ -516,7 +534,7 @@ export class CallAlgorithm {
       }
       const running: Running = {
         promise: this.calculate(call, claim, true),
-        abandon: new AbortController(),
+        abandon: undefined,
         callers: Number.POSITIVE_INFINITY,
       };
       this.track(key, running);
@@ -600,6 +618,18 @@ export class CallAlgorithm {
   private async freshEntry(call: Call): Promise<ValueEntry | undefined> {
     const entry = await this.store.read(call.key, call.report, false);
     if (!entry || (entry.value == null && !call.policy.allowNone)) return undefined;
+    if (this.neverStale(call.policy)) return entry;
     return isStale(entry.calculatedAt, this.settings.clock.now(), call.policy) ? undefined : entry;
+  }
+
+  /**
+   * Whether every entry of this wrapper is fresh whatever its age, so a hit needs no clock
+   * read (on some machines the costliest step of a memory-core hit). True for a value core
+   * without `staleAfter` or `maxAge`: its entries were dated by this process when stored,
+   * so the only entries "in the future" there are ones from before the clock was set back,
+   * and the future-date rule exists for other machines' entries in shared stores.
+   */
+  private neverStale(policy: Policy): boolean {
+    return this.rawKeys && policy.staleAfterMs === undefined && policy.maxAgeMs === undefined;
   }
 }

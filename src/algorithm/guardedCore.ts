@@ -61,7 +61,8 @@ export class GuardedCore {
    * made after it started (a re-read after winning a claim) passes false.
    */
   read(key: string, report: Report, shared: boolean): MaybePromise<ValueEntry | undefined> {
-    if (shared) {
+    // Only reads of async cores are ever shared; a hit on a value core skips the lookup.
+    if (shared && this.reads.size > 0) {
       const running = this.reads.get(key);
       if (running) return running;
     }

@@ -3,6 +3,7 @@ import { currentDefaults } from '../defaults.js';
 import { toMilliseconds } from '../durations.js';
 import { DEFAULT_CLEANUP_INTERVAL_MS } from '../ops/cleanup.js';
 import type { ResolvedCallOptions } from '../options.js';
+import { processState } from '../processState.js';
 import { parseSize } from '../sizes.js';
 
 /** The options of a wrapper that follow `setDefaultParams` when the wrapper left them out. */
@@ -112,11 +113,12 @@ export class LivePolicy {
   constructor(private readonly own: LivePolicyOptions) {}
 
   current(): Policy {
-    const { params, version } = currentDefaults();
-    if (this.policy === undefined || version !== this.version) {
-      this.policy = resolvePolicy(this.own, params);
-      this.version = version;
+    if (this.policy !== undefined && processState().defaultsVersion === this.version) {
+      return this.policy;
     }
+    const { params, version } = currentDefaults();
+    this.policy = resolvePolicy(this.own, params);
+    this.version = version;
     return this.policy;
   }
 }

@@ -1,8 +1,7 @@
 import { closeSync, type Dirent, renameSync } from 'node:fs';
 import { lstat, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { LRUCache } from 'lru-cache';
+import { join, resolve, sep } from 'node:path';
 import { CorruptEntryError } from '../errors.js';
 import { shared } from '../processState.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
@@ -111,7 +110,8 @@ export class FileCore implements Core {
   readonly cacheDir: string;
   /** How long a claim lives without renewal (ms). */
   readonly leaseMs: number;
-  private readonly folders = new LRUCache<string, FolderState>({ max: MAX_REMEMBERED_FOLDERS });
+  /** Name → folder state, oldest first (a plain Map: lru-cache stays unloaded for this memo). */
+  private readonly folders = new Map<string, FolderState>();
   /** Whether small writes and lock operations run synchronously (while they prove fast). */
   private readonly budget = new SyncBudget();
   private readonly claims: FileClaims;
@@ -140,7 +140,8 @@ export class FileCore implements Core {
       if (!checkExistingFolder(this.cacheDir, state.path)) return undefined;
       state.checked = true;
     }
-    const path = join(state.path, key);
+    // The folder's path is normalized and the key is 64 hex characters: no join needed.
+    const path = `${state.path}${sep}${key}`;
     let fd: number | undefined;
     try {
       fd = openEntrySync(path);
@@ -341,6 +342,10 @@ export class FileCore implements Core {
         lastSweep: 0,
         reportedForeign: false,
       };
+      // Forgetting a folder only costs a re-check: drop the one remembered longest.
+      if (this.folders.size >= MAX_REMEMBERED_FOLDERS) {
+        this.folders.delete(this.folders.keys().next().value as string);
+      }
       this.folders.set(name, state);
     }
     return state;

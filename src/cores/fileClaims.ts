@@ -1,15 +1,30 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { lstat, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
+import type * as ProperLockfile from 'proper-lockfile';
 import type { Claim } from './contract.js';
-import { kindOfName } from './fileNames.js';
+import { kindOfName, randomToken } from './fileNames.js';
 import { hasOtherOwner, ownerFileName, ownerRecordBytes, reapIfDead } from './fileOwners.js';
 import type { SyncBudget } from './fileSyncBudget.js';
 import { writeNewFile, writeNewFileSync } from './fileWrite.js';
 
 type Callback = (error: NodeJS.ErrnoException | null, result?: unknown) => void;
+type LockFunction = typeof ProperLockfile.lock;
+
+/**
+ * proper-lockfile, loaded on the first claim rather than at import: it pulls in
+ * graceful-fs (which patches `fs`) and signal-exit (which hooks the process's signals),
+ * work that a program using only the memory or a database core should never pay for.
+ */
+let lockFunction: LockFunction | undefined;
+
+async function loadLock(): Promise<LockFunction> {
+  const loaded = (await import('proper-lockfile')) as typeof ProperLockfile & {
+    default?: typeof ProperLockfile;
+  };
+  lockFunction = (loaded.default ?? loaded).lock;
+  return lockFunction;
+}
 
 interface HeldClaim {
   lost: boolean;
@@ -88,14 +103,15 @@ export class FileClaims {
     // The common miss finds no lock: one synchronous lstat instead of a thread-pool trip.
     const existing = fs.lstatSync(lockPath, { throwIfNoEntry: false });
     if (existing && (await reapIfDead(lockPath, this.leaseMs)) === 'held') return undefined;
-    const ownerPath = join(lockPath, ownerFileName(randomBytes(16).toString('hex')));
+    const ownerPath = join(lockPath, ownerFileName(randomToken()));
     const held: HeldClaim = { lost: false };
+    const lock = lockFunction ?? (await loadLock());
     const lockFs = this.lockFs(lockPath, ownerPath);
     let release: () => Promise<void>;
     try {
       // The `file` argument is only proper-lockfile's bookkeeping key: one per claim, so
       // a claim of this process that was lost never releases a newer claim's record.
-      release = await lockfile.lock(ownerPath, {
+      release = await lock(ownerPath, {
         lockfilePath: lockPath,
         stale: this.leaseMs,
         update: this.leaseMs / 4,

@@ -77,7 +77,9 @@ export function decodeFileHeader(
   fileSize: number,
 ): FileEntryHeader | undefined {
   if (available < HEADER_BYTES) throw new CorruptEntryError('cachier found a truncated entry');
-  const view = Buffer.from(header.buffer, header.byteOffset, HEADER_BYTES);
+  const view = Buffer.isBuffer(header)
+    ? header
+    : Buffer.from(header.buffer, header.byteOffset, HEADER_BYTES);
   if (view.readUInt32LE(0) !== MAGIC) throw new CorruptEntryError('cachier found a foreign file');
   if (view.readUInt8(4) !== ENTRY_FORMAT_VERSION) return undefined;
   const calculatedAt = view.readDoubleLE(8);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { sha256Hex } from '../keys.js';
 
 /**
@@ -44,12 +44,22 @@ export function tempWriter(file: string): { pid: number; hostTag: string } | und
 }
 
 /**
- * A fresh temp-file name for `key`: unpredictable (128 random bits), so nobody can plant
+ * 32 hex characters, 122 of their bits random (a v4 UUID without its dashes): node:crypto
+ * draws UUIDs from a buffered pool, several times cheaper per name than `randomBytes(16)`,
+ * and a miss makes two such names.
+ */
+export function randomToken(): string {
+  const uuid = randomUUID();
+  return `${uuid.slice(0, 8)}${uuid.slice(9, 13)}${uuid.slice(14, 18)}${uuid.slice(19, 23)}${uuid.slice(24)}`;
+}
+
+/**
+ * A fresh temp-file name for `key`: unpredictable (122 random bits), so nobody can plant
  * a symlink at it in advance, and it records the writer's pid and host, so a crashed
  * writer's leftover can be recognised as dead and removed.
  */
 export function tempNameFor(key: string, hostTag: string): string {
-  return `${key}.${process.pid}.${hostTag}.${randomBytes(16).toString('hex')}.tmp`;
+  return `${key}.${process.pid}.${hostTag}.${randomToken()}.tmp`;
 }
 
 /** Windows device names: a folder called `CON` (or `con.txt`) cannot be created there. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
  * Who holds a claim, and whether that holder is provably gone.
  *
  * A claim is proper-lockfile's lock folder `<key>.lock` holding exactly one owner file
- * `owner.<token>` (a 128-bit random token) that records the holder's pid and host. The
+ * `owner.<token>` (a token of 122 random bits) that records the holder's pid and host. The
  * owner file is the fencing token:
  * - it is created inside the freshly made lock folder, with O_EXCL, and the claimer wins
  *   only if no other owner file is there right after (so two claimers can never both win

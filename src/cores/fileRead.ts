@@ -38,11 +38,39 @@ function toEntry(file: Buffer, size: number): StoredEntry | undefined {
   return { bytes: file.subarray(HEADER_BYTES, size), calculatedAt: header.calculatedAt };
 }
 
+/** One byte more than the limit, so that one read tells a small entry from a larger file. */
+const scratch = Buffer.allocUnsafe(SYNC_READ_LIMIT + 1);
+
 /**
  * Reads a small entry synchronously from an open descriptor (which it does not close);
  * `'large'` when the file is beyond {@link SYNC_READ_LIMIT}.
+ *
+ * A hit is one read: a complete, well-formed entry of at most the limit is served as read.
+ * Anything else (a read error such as EISDIR, a short or damaged header, a larger file)
+ * goes through {@link readCheckedEntry}, which looks at the file's type and size first,
+ * so odd files are judged exactly as before. A `stat` per hit cost as much as the read.
  */
 export function readSmallEntry(fd: number): StoredEntry | undefined | 'large' {
+  let filled: number;
+  try {
+    filled = readSync(fd, scratch, 0, scratch.length, 0);
+  } catch {
+    return readCheckedEntry(fd);
+  }
+  if (filled <= SYNC_READ_LIMIT) {
+    try {
+      // Copied out of the shared buffer: deserialized Buffers are views of their input.
+      const entry = toEntry(Buffer.from(scratch.subarray(0, filled)), filled);
+      if (entry) return entry;
+    } catch {
+      // Judged below, on the file's type and size.
+    }
+  }
+  return readCheckedEntry(fd);
+}
+
+/** {@link readSmallEntry} for anything but a plain hit: type and size first, then the bytes. */
+function readCheckedEntry(fd: number): StoredEntry | undefined | 'large' {
   const info = fstatSync(fd);
   if (!info.isFile()) throw notAnEntry();
   if (info.size > SYNC_READ_LIMIT) return 'large';

@@ -1,5 +1,5 @@
 import { serialize } from 'node:v8';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import type { Claim, ValueCore, ValueEntry } from './contract.js';
 
 /** Options of {@link MemoryCore}. */
@@ -28,6 +28,20 @@ export interface MemoryCoreOptions {
 }
 
 const DEFAULT_MAX_ENTRIES = 10_000;
+
+type LruClass = typeof LRUCache;
+
+/**
+ * lru-cache, loaded by the first store of a value rather than at import, so importing
+ * cachier (or using only other cores) never pays for it; a read before any store finds
+ * nothing and needs no cache.
+ */
+let lruClass: LruClass | undefined;
+
+async function loadLru(): Promise<LruClass> {
+  lruClass = (await import('lru-cache')).LRUCache;
+  return lruClass;
+}
 
 function checkBound(value: unknown, option: string): void {
   if (value === undefined) return;
@@ -78,8 +92,13 @@ export class MemoryCore implements ValueCore {
   async set(name: string, key: string, entry: ValueEntry): Promise<void> {
     let entries = this.entries.get(name);
     if (!entries) {
-      entries = this.makeStore();
-      this.entries.set(name, entries);
+      const Lru = lruClass ?? (await loadLru());
+      // Another store of this name may have made the cache while lru-cache loaded.
+      entries = this.entries.get(name);
+      if (!entries) {
+        entries = this.makeStore(Lru);
+        this.entries.set(name, entries);
+      }
     }
     entries.set(key, { value: entry.value, calculatedAt: entry.calculatedAt });
   }
@@ -122,18 +141,18 @@ export class MemoryCore implements ValueCore {
     }
   }
 
-  private makeStore(): LRUCache<string, ValueEntry> {
+  private makeStore(Lru: LruClass): LRUCache<string, ValueEntry> {
     const max = Number.isFinite(this.maxEntries) ? this.maxEntries : undefined;
     if (this.maxSize !== undefined) {
-      return new LRUCache<string, ValueEntry>({
+      return new Lru<string, ValueEntry>({
         ...(max === undefined ? {} : { max }),
         maxSize: this.maxSize,
         sizeCalculation: (entry) => Math.max(1, this.sizeOf(entry.value)),
       });
     }
-    if (max !== undefined) return new LRUCache<string, ValueEntry>({ max });
+    if (max !== undefined) return new Lru<string, ValueEntry>({ max });
     // lru-cache needs some bound: an entry count no process reaches stands for none.
-    return new LRUCache<string, ValueEntry>({
+    return new Lru<string, ValueEntry>({
       maxSize: Number.MAX_SAFE_INTEGER,
       sizeCalculation: () => 1,
     });
