@@ -16,9 +16,11 @@ function imports(text: string): string[] {
   return text.split('\n').filter((line) => line.startsWith('import '));
 }
 
-describe('docs/readme-parts/own-core.md', () => {
+describe("the README's 'Your own core' section", () => {
   it('shows the MapCore and its test file exactly as they run here, importing from the package', async () => {
-    const doc = await read('../../docs/readme-parts/own-core.md');
+    const readme = await read('../../README.md');
+    const start = readme.indexOf('### Your own core');
+    const doc = readme.slice(start, readme.indexOf('\n## ', start));
     const blocks = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
     expect(blocks).toHaveLength(2);
     const [core, test] = blocks as [string, string];
