@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { Collection, Document } from 'mongodb';
 import { CachierError, CorruptEntryError } from '../errors.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
+import { checkOptionNames, checkTimings } from './coreOptions.js';
 import type { MongoCollectionLike, MongoGetter } from './mongoCollection.js';
 
 /**
@@ -192,18 +193,12 @@ export class MongoCore implements Core {
   private probing = false;
 
   constructor(options: MongoCoreOptions) {
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(
-        'cachier: MongoCore needs an options object: new MongoCore({ mongetter: () => collection })',
-      );
-    }
-    for (const option of Object.keys(options)) {
-      if (!OPTION_NAMES.includes(option)) {
-        throw new TypeError(
-          `cachier: unknown MongoCore option '${option}'. Valid ones are: ${OPTION_NAMES.join(', ')}`,
-        );
-      }
-    }
+    checkOptionNames(
+      'MongoCore',
+      options,
+      OPTION_NAMES,
+      'new MongoCore({ mongetter: () => collection })',
+    );
     const {
       mongetter,
       leaseMs = DEFAULT_LEASE_MS,
@@ -214,20 +209,7 @@ export class MongoCore implements Core {
         'cachier: MongoCore needs a mongetter option: () => Collection (from the mongodb driver)',
       );
     }
-    if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs < MIN_LEASE_MS) {
-      throw new TypeError(
-        `cachier: MongoCore leaseMs must be a number >= ${MIN_LEASE_MS}, got ${String(leaseMs)}`,
-      );
-    }
-    if (
-      typeof operationTimeoutMs !== 'number' ||
-      !Number.isFinite(operationTimeoutMs) ||
-      operationTimeoutMs <= 0
-    ) {
-      throw new TypeError(
-        `cachier: MongoCore operationTimeoutMs must be a positive number, got ${String(operationTimeoutMs)}`,
-      );
-    }
+    checkTimings('MongoCore', leaseMs, MIN_LEASE_MS, operationTimeoutMs);
     this.mongetter = mongetter;
     this.leaseMs = leaseMs;
     this.timeoutMs = operationTimeoutMs;

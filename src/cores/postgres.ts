@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { Pool, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { CachierError, CorruptEntryError } from '../errors.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
+import { checkOptionNames, checkTimings } from './coreOptions.js';
 import { listenerOf } from './postgresListener.js';
 
 /**
@@ -174,18 +175,12 @@ export class PostgresCore implements Core {
   private unavailableError: unknown;
 
   constructor(options: PostgresCoreOptions) {
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(
-        'cachier: PostgresCore needs an options object: new PostgresCore({ pool: new pg.Pool(...) })',
-      );
-    }
-    for (const option of Object.keys(options)) {
-      if (!OPTION_NAMES.includes(option)) {
-        throw new TypeError(
-          `cachier: unknown PostgresCore option '${option}'. Valid ones are: ${OPTION_NAMES.join(', ')}`,
-        );
-      }
-    }
+    checkOptionNames(
+      'PostgresCore',
+      options,
+      OPTION_NAMES,
+      'new PostgresCore({ pool: new pg.Pool(...) })',
+    );
     const {
       pool,
       table = DEFAULT_TABLE,
@@ -207,20 +202,7 @@ export class PostgresCore implements Core {
         "cachier: PostgresCore table must be a table name such as 'cachier' or 'app.cachier': letters, digits and _, starting with a letter or _, at most 58 characters per part",
       );
     }
-    if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs < MIN_LEASE_MS) {
-      throw new TypeError(
-        `cachier: PostgresCore leaseMs must be a number >= ${MIN_LEASE_MS} (milliseconds)`,
-      );
-    }
-    if (
-      typeof operationTimeoutMs !== 'number' ||
-      !Number.isFinite(operationTimeoutMs) ||
-      operationTimeoutMs <= 0
-    ) {
-      throw new TypeError(
-        'cachier: PostgresCore operationTimeoutMs must be a positive number (milliseconds)',
-      );
-    }
+    checkTimings('PostgresCore', leaseMs, MIN_LEASE_MS, operationTimeoutMs);
     const quotedParts = parts.map(quoteIdentifier);
     const metaParts = [...parts.slice(0, -1), `${parts[parts.length - 1]}_meta`];
     this.table = quotedParts.join('.');

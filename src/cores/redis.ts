@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CachierError, CorruptEntryError } from '../errors.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
+import { checkOptionNames, checkTimings } from './coreOptions.js';
 import type { RedisClientLike, RedisClientSource, RedisCommandOptionsLike } from './redisClient.js';
 import { ALL_KEYS, hubOf } from './redisSubscriptions.js';
 
@@ -240,18 +241,12 @@ export class RedisCore implements Core {
   private unavailableError: unknown;
 
   constructor(options: RedisCoreOptions) {
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(
-        'cachier: RedisCore needs an options object: new RedisCore({ client: await createClient().connect() })',
-      );
-    }
-    for (const option of Object.keys(options)) {
-      if (!OPTION_NAMES.includes(option)) {
-        throw new TypeError(
-          `cachier: unknown RedisCore option '${option}'. Valid ones are: ${OPTION_NAMES.join(', ')}`,
-        );
-      }
-    }
+    checkOptionNames(
+      'RedisCore',
+      options,
+      OPTION_NAMES,
+      'new RedisCore({ client: await createClient().connect() })',
+    );
     const {
       client,
       prefix = DEFAULT_PREFIX,
@@ -269,16 +264,7 @@ export class RedisCore implements Core {
         "cachier: RedisCore prefix must be a string ending with ':' (e.g. 'cachier:'), so that the keys of two prefixes never overlap",
       );
     }
-    if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs < MIN_LEASE_MS) {
-      throw new TypeError(`cachier: RedisCore leaseMs must be a number >= ${MIN_LEASE_MS}`);
-    }
-    if (
-      typeof operationTimeoutMs !== 'number' ||
-      !Number.isFinite(operationTimeoutMs) ||
-      operationTimeoutMs <= 0
-    ) {
-      throw new TypeError('cachier: RedisCore operationTimeoutMs must be a positive number');
-    }
+    checkTimings('RedisCore', leaseMs, MIN_LEASE_MS, operationTimeoutMs);
     if (entryTtlMs !== undefined && typeof entryTtlMs !== 'function' && !isValidTtl(entryTtlMs)) {
       throw new TypeError(
         'cachier: RedisCore entryTtlMs must be a positive whole number of ms, or a function of the cache name',
