@@ -13,5 +13,6 @@ export default defineConfig({
       tsconfig: './tsconfig.json',
     },
     reporters: ['default', './test/support/summaryReporter.ts'],
+    setupFiles: ['./test/support/quietWarnings.ts'],
   },
 });
