@@ -28,7 +28,13 @@ export class OncePerCodeWarner {
   warn(code: WarningCode, message: string, cause?: unknown): void {
     if (this.emitted.has(code)) return;
     this.emitted.add(code);
-    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : cause;
+    // The cause's own code (a core's CACHIER_UNSAFE_FOLDER, ..._TIMEOUT) says what to fix.
+    const causeCode = (cause as { code?: unknown } | undefined)?.code;
+    const named =
+      cause instanceof Error && typeof causeCode === 'string' && causeCode !== code
+        ? `${cause.name} ${causeCode}`
+        : (cause as Error | undefined)?.name;
+    const detail = cause instanceof Error ? `${named}: ${cause.message}` : cause;
     process.emitWarning(`cachier(${this.name}): ${message}${detail ? ` (${detail})` : ''}`, {
       type: 'CachierWarning',
       code,

@@ -68,6 +68,19 @@ describe('OncePerCodeWarner', () => {
     expect(seen.map((w) => w.message)).toEqual(['cachier(first): store', 'cachier(second): store']);
   });
 
+  it("names the cause's own code, which says what to fix", async () => {
+    const warner = new OncePerCodeWarner('loadUser');
+    const cause = Object.assign(new Error('refusing to use the cache folder /x'), {
+      code: 'CACHIER_UNSAFE_FOLDER',
+    });
+    warner.warn('CACHIER_STORE_FAILED', 'the file cache failed (claim)', cause);
+    await settle();
+    expect(seen[0]?.code).toBe('CACHIER_STORE_FAILED');
+    expect(seen[0]?.message).toBe(
+      'cachier(loadUser): the file cache failed (claim) (Error CACHIER_UNSAFE_FOLDER: refusing to use the cache folder /x)',
+    );
+  });
+
   it('names a non-Error cause as it is', async () => {
     new OncePerCodeWarner('w').warn('CACHIER_STORE_FAILED', 'store', 'disk gone');
     await settle();
