@@ -887,6 +887,9 @@ export async function startMongoTestServer(): Promise<MongoTestServer> {
     },
     close() {
       closing ??= (async () => {
+        // Ref'd while closing: a script awaiting close() must not find its event loop
+        // empty (Node then exits with code 13 before the server is gone).
+        child.ref();
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
         await exited;
       })();
