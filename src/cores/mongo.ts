@@ -5,6 +5,7 @@ import type { Collection, Document } from 'mongodb';
 import { CachierError, CorruptEntryError } from '../errors.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { checkOptionNames, checkTimings } from './coreOptions.js';
+import { describeError } from './lazySource.js';
 import type { MongoCollectionLike, MongoGetter } from './mongoCollection.js';
 
 /**
@@ -123,10 +124,6 @@ function loadDriver(): Promise<unknown> {
 
 /** createIndex promises per Collection object: one index build per collection, retried after a failure. */
 const indexBuilds = new WeakMap<object, Promise<void>>();
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
 
 function isCollection(value: unknown): value is CacheCollection {
   const candidate = value as Partial<Record<string, unknown>> | null | undefined;

@@ -5,6 +5,7 @@ import type { Pool, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { CachierError, CorruptEntryError } from '../errors.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { checkOptionNames, checkTimings } from './coreOptions.js';
+import { describeError, LazySource } from './lazySource.js';
 import { listenerOf } from './postgresListener.js';
 
 /**
@@ -114,10 +115,6 @@ function sqlState(error: unknown): unknown {
   return (error as { code?: unknown } | undefined)?.code;
 }
 
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
 function isPool(value: unknown): value is Pool {
   const candidate = value as Partial<Record<string, unknown>> | null | undefined;
   return (
@@ -167,9 +164,8 @@ export class PostgresCore implements Core {
   private readonly meta: string;
   /** The NOTIFY channel of this table (an identifier of [a-z0-9_]). */
   private readonly channel: string;
-  private readonly poolSource: PgPoolSource;
+  private readonly poolSource: LazySource<Pool>;
   private readonly timeoutMs: number;
-  private poolPromise: Promise<Pool> | undefined;
   /** After an operation timed out, operations fail at once until this time. */
   private unavailableUntil = 0;
   private unavailableError: unknown;
@@ -208,7 +204,11 @@ export class PostgresCore implements Core {
     this.table = quotedParts.join('.');
     this.meta = metaParts.map(quoteIdentifier).join('.');
     this.channel = `cachier_${createHash('sha256').update(this.table).digest('hex').slice(0, 16)}`;
-    this.poolSource = pool;
+    this.poolSource = new LazySource<Pool>(pool, isPool, {
+      code: 'CACHIER_POSTGRES_POOL_FAILED',
+      what: 'the PostgresCore pool function',
+      expected: 'a pg Pool (new pg.Pool(...))',
+    });
     this.leaseMs = leaseMs;
     this.timeoutMs = operationTimeoutMs;
   }
@@ -501,36 +501,7 @@ export class PostgresCore implements Core {
 
   /** The pool; a function's failure is not kept, so the next operation asks again. */
   private pool(): Promise<Pool> {
-    if (!this.poolPromise) {
-      const attempt = this.resolvePool();
-      this.poolPromise = attempt;
-      attempt.catch(() => {
-        if (this.poolPromise === attempt) this.poolPromise = undefined;
-      });
-    }
-    return this.poolPromise;
-  }
-
-  private async resolvePool(): Promise<Pool> {
-    const source = this.poolSource;
-    if (typeof source !== 'function') return source;
-    let pool: unknown;
-    try {
-      pool = await source();
-    } catch (error) {
-      throw new CachierError(
-        'CACHIER_POSTGRES_POOL_FAILED',
-        `the PostgresCore pool function failed: ${describeError(error)}`,
-        { cause: error },
-      );
-    }
-    if (!isPool(pool)) {
-      throw new CachierError(
-        'CACHIER_POSTGRES_POOL_FAILED',
-        'the PostgresCore pool function must return a pg Pool (new pg.Pool(...))',
-      );
-    }
-    return pool;
+    return this.poolSource.get();
   }
 
   private forgetTable(pool: Pool): void {

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { CachierError, CorruptEntryError } from '../errors.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { checkOptionNames, checkTimings } from './coreOptions.js';
+import { describeError, LazySource } from './lazySource.js';
 import type { RedisClientLike, RedisClientSource, RedisCommandOptionsLike } from './redisClient.js';
 import { ALL_KEYS, hubOf } from './redisSubscriptions.js';
 
@@ -147,12 +148,6 @@ function isTimeout(error: unknown): boolean {
   return (error as object | null)?.constructor?.name === 'TimeoutError';
 }
 
-function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const name = error.constructor?.name ?? error.name;
-  return `${name}: ${error.message}`;
-}
-
 let machine: string | undefined;
 
 /** Unique per claim; host and pid make a stuck claim traceable with `GET` in redis-cli. */
@@ -230,12 +225,11 @@ function isClient(value: unknown): value is RedisClientLike {
 export class RedisCore implements Core {
   readonly kind = 'redis';
   readonly leaseMs: number;
-  private readonly source: RedisClientSource;
+  private readonly source: LazySource<RedisClientLike>;
   private readonly prefix: string;
   private readonly timeoutMs: number;
   private readonly entryTtlMs: RedisCoreOptions['entryTtlMs'];
   private readonly commandOptions: RedisCommandOptionsLike;
-  private clientPromise: Promise<RedisClientLike> | undefined;
   /** After Redis proved unreachable, operations fail at once until this time. */
   private unavailableUntil = 0;
   private unavailableError: unknown;
@@ -270,7 +264,11 @@ export class RedisCore implements Core {
         'cachier: RedisCore entryTtlMs must be a positive whole number of ms, or a function of the cache name',
       );
     }
-    this.source = client;
+    this.source = new LazySource<RedisClientLike>(client, isClient, {
+      code: 'CACHIER_REDIS_CLIENT_FAILED',
+      what: 'the RedisCore client function',
+      expected: 'a node-redis client (from createClient())',
+    });
     this.prefix = prefix;
     this.leaseMs = Math.ceil(leaseMs);
     this.timeoutMs = operationTimeoutMs;
@@ -558,42 +556,14 @@ export class RedisCore implements Core {
         // A monotonic clock: a wall clock stepping back must not stretch the pause.
         this.unavailableUntil = performance.now() + Math.max(1000, this.timeoutMs);
         this.unavailableError = error;
-        if (typeof this.source === 'function') this.clientPromise = undefined;
+        this.source.forget();
       }
       throw error;
     }
   }
 
   private client(): Promise<RedisClientLike> {
-    if (!this.clientPromise) {
-      const attempt = this.resolveClient();
-      this.clientPromise = attempt;
-      attempt.catch(() => {
-        if (this.clientPromise === attempt) this.clientPromise = undefined;
-      });
-    }
-    return this.clientPromise;
-  }
-
-  private async resolveClient(): Promise<RedisClientLike> {
-    const source = this.source;
-    let client: unknown;
-    try {
-      client = typeof source === 'function' ? await source() : source;
-    } catch (error) {
-      throw new CachierError(
-        'CACHIER_REDIS_CLIENT_FAILED',
-        `the RedisCore client function failed: ${describeError(error)}`,
-        { cause: error },
-      );
-    }
-    if (!isClient(client)) {
-      throw new CachierError(
-        'CACHIER_REDIS_CLIENT_FAILED',
-        'the RedisCore client function must return a node-redis client (from createClient())',
-      );
-    }
-    return client;
+    return this.source.get();
   }
 }
 
