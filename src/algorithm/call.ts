@@ -2,6 +2,7 @@ import type { AnyCore, ValueEntry } from '../cores/contract.js';
 import { isCachingEnabled } from '../defaults.js';
 import { CachierError } from '../errors.js';
 import { type CachierEvent, type CachierEventListener, formatEvent } from '../events.js';
+import { KeyMemo } from '../keyMemo.js';
 import { cacheKey, publicKey } from '../keys.js';
 import { StaleCleanup } from '../ops/cleanup.js';
 import { type CachierMetrics, MetricsRecorder } from '../ops/metrics.js';
@@ -80,6 +81,8 @@ export class CallAlgorithm {
   private readonly live: LivePolicy;
   private readonly store: GuardedCore;
   private readonly rawKeys: boolean;
+  /** Raw keys of repeated primitive arguments (value cores without `hashArgs`). */
+  private readonly keyMemo: KeyMemo | undefined;
   /** Made on the first call with metrics on (`enableMetrics`, also through the defaults). */
   private recorder: MetricsRecorder | undefined;
   /** Made on the first call with `cleanupStale` on. */
@@ -91,6 +94,9 @@ export class CallAlgorithm {
     this.store = new GuardedCore(settings.core, settings.name, settings.codec, this.warner);
     // Keys of a core that keeps values in this process never leave it: skip the hash.
     this.rawKeys = settings.core.stores === 'values';
+    if (this.rawKeys && settings.hashArgs === undefined) {
+      this.keyMemo = new KeyMemo((args) => cacheKey(args, undefined, undefined, true));
+    }
   }
 
   /** Runs one call of the wrapped function under the cache. */
@@ -257,7 +263,7 @@ export class CallAlgorithm {
       (read.value != null || policy.allowNone) &&
       (this.neverStale(policy) || !isStale(read.calculatedAt, this.settings.clock.now(), policy))
     ) {
-      return Promise.resolve(read.value);
+      return read.settled ?? Promise.resolve(read.value);
     }
     return this.decide({ self, args, key, policy, report }, read, signal);
   }
@@ -271,6 +277,7 @@ export class CallAlgorithm {
   }
 
   private keyFor(self: unknown, args: unknown[]): string {
+    if (this.keyMemo) return this.keyMemo.keyOf(args);
     return cacheKey(args, self, this.settings.hashArgs, this.rawKeys);
   }
 
@@ -328,7 +335,7 @@ export class CallAlgorithm {
       const ageMs = now - entry.calculatedAt;
       if (this.neverStale(policy) || !isStale(entry.calculatedAt, now, policy)) {
         report?.({ type: 'hit', name, key, ageMs });
-        return Promise.resolve(entry.value);
+        return entry.settled ?? Promise.resolve(entry.value);
       }
       if (policy.nextTime) {
         const running = this.refreshing.has(key) || this.inflight.has(key);

@@ -45,6 +45,13 @@ export interface ValueEntry {
   value: unknown;
   /** When the value was calculated, in milliseconds since the Unix epoch (cachier's clock). */
   calculatedAt: number;
+  /**
+   * Optional: a promise already resolved to `value`, which a hit returns as it is instead
+   * of making a new one (making and awaiting a fresh promise is most of a memory hit).
+   * A core that offers it must never let one entry object stand for another value: it
+   * makes a new entry object whenever a key's value changes, as MemoryCore does.
+   */
+  settled?: Promise<unknown>;
 }
 
 /**

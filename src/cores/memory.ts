@@ -86,7 +86,10 @@ export class MemoryCore implements ValueCore {
   }
 
   get(name: string, key: string): ValueEntry | undefined {
-    return this.entries.get(name)?.get(key);
+    const entry = this.entries.get(name)?.get(key);
+    // Made on the first read, on the entry object only this key's current value has.
+    if (entry !== undefined) entry.settled ??= Promise.resolve(entry.value);
+    return entry;
   }
 
   async set(name: string, key: string, entry: ValueEntry): Promise<void> {
