@@ -8,7 +8,7 @@ import {
   disableCaching,
   enableCaching,
 } from '../../src/index.js';
-import { sleep, until } from '../support/time.js';
+import { until } from '../support/time.js';
 import { collectWarnings } from '../support/warnings.js';
 
 /** What a core can do beyond the shared contract; groups of tests switch on these. */
@@ -46,7 +46,10 @@ function fakeClock(start = 1_700_000_000_000) {
   };
 }
 
-/** A promise the test opens when it chooses: holds a calculation without a sleep. */
+/**
+ * A promise the test opens when it chooses: holds a calculation without a sleep, or (opened
+ * by the function) tells the test that a calculation has started.
+ */
 function gate() {
   let open: () => void = () => undefined;
   const opened = new Promise<void>((resolve) => {
@@ -58,8 +61,9 @@ function gate() {
 /**
  * The call algorithm (docs/design.md, "How a call flows") through the public wrapper, run
  * unchanged against every core: the core's own guarantees are the kit's (`cachier/testing`).
- * Ages come from a fake `clock`, never from sleeps; sleeps remain only where calls must
- * really overlap. A core's test file is a few lines:
+ * Ages and `waitForCalcTimeout` come from a fake `clock`, never from sleeps; calls that
+ * must overlap are ordered by gates and events (a function opens a gate when it runs, so
+ * its claim is held; a waiter reports `wait`). A core's test file is a few lines:
  * `conformance('file', { make: () => new FileCore(...) }, caps)`.
  */
 export function conformance(label: string, factory: CoreFactory, caps: CoreCapabilities): void {
@@ -277,96 +281,151 @@ export function conformance(label: string, factory: CoreFactory, caps: CoreCapab
 
     describe('one calculation per key', () => {
       it('shares one calculation among concurrent calls', async () => {
-        const { calls, cached } = counted(async (x: number) => {
-          await sleep(50);
-          return x + 1;
-        });
-        const results = await Promise.all(Array.from({ length: 50 }, () => cached(1)));
+        const release = gate();
+        const waits: string[] = [];
+        const { calls, cached } = counted(
+          async (x: number) => {
+            await release.opened;
+            return x + 1;
+          },
+          { onEvent: (e) => e.type === 'wait' && waits.push(e.on) },
+        );
+        const all = Promise.all(Array.from({ length: 50 }, () => cached(1)));
+        await until(() => calls.length > 0, 5000, 'the calculation');
+        release.open();
+        const results = await all;
         expect(new Set(results)).toEqual(new Set([2]));
         expect(calls).toHaveLength(1);
+        // Joined in this process, not each waiting on the store's claim.
+        expect(waits).toEqual(Array(49).fill('this-process'));
       });
+
+      /**
+       * Two wrappers of one name, as two processes would be: the first one's function
+       * opens `started` when it runs (so it holds the key's claim) and then waits on
+       * `release`; the second wrapper is called only after that, and records its events.
+       */
+      function ownerAndWaiter<R>(owner: () => Promise<R>, waiterOptions: CachierOptions = {}) {
+        const name = `conf-${randomUUID()}`;
+        const started = gate();
+        const release = gate();
+        const events: CachierEvent[] = [];
+        const first = counted(
+          async () => {
+            started.open();
+            await release.opened;
+            return owner();
+          },
+          { name },
+        );
+        const second = counted(async () => 'from second', {
+          ...waiterOptions,
+          name,
+          onEvent: (event) => events.push(event),
+        });
+        /** Calls the owner, then the waiter once the owner calculates; resolves once it waits. */
+        async function start() {
+          const owned = first.cached();
+          owned.catch(() => undefined); // the test awaits it later
+          await started.opened;
+          const waited = second.cached();
+          waited.catch(() => undefined);
+          await until(() => events.some((e) => e.type === 'wait'), 5000, 'the waiter’s wait');
+          return { owned, waited };
+        }
+        return { second, events, release, start };
+      }
 
       it('a second wrapper of one name waits for the first one’s claim', async () => {
-        const name = `conf-${randomUUID()}`;
-        const first = counted(
-          async () => {
-            await sleep(150);
-            return 'from first';
-          },
-          { name },
-        );
-        const second = counted(async () => 'from second', { name });
-        const a = first.cached();
-        await sleep(30);
-        const b = second.cached();
-        expect(await a).toBe('from first');
-        expect(await b).toBe('from first');
+        const { second, events, release, start } = ownerAndWaiter(async () => 'from first');
+        const { owned, waited } = await start();
+        release.open();
+        expect(await owned).toBe('from first');
+        expect(await waited).toBe('from first');
         expect(second.calls).toHaveLength(0);
+        expect(events.find((e) => e.type === 'wait-end')).toMatchObject({
+          reason: 'value-arrived',
+        });
       });
 
-      it('a waiter calculates itself when the owner releases without a value', async () => {
-        const name = `conf-${randomUUID()}`;
-        const first = counted(
-          async () => {
-            await sleep(100);
-            throw new Error('owner failed');
-          },
-          { name },
-        );
-        const second = counted(async () => 'second calculated', { name });
-        const a = first.cached();
-        await sleep(20);
-        const started = Date.now();
-        const b = second.cached();
-        await expect(a).rejects.toThrow('owner failed');
-        expect(await b).toBe('second calculated');
-        expect(Date.now() - started).toBeLessThan(2000);
+      // Every core here leases a claim for 10 s by default (the memory core's claims never
+      // lapse, nor the file core's while its process lives): a waiter that saw the owner's
+      // failure only when its claim lapsed would still be waiting when this test's 5 s run
+      // out (tried: an owner that never releases fails it on every core). Whether the release itself woke the waiter
+      // or its next poll (25–60 ms later) found the claim gone cannot be told apart
+      // without timing; both are correct, and the wake-up latency is `npm run bench`'s.
+      it('a waiter calculates itself when the owner releases without a value', {
+        timeout: 5000,
+      }, async () => {
+        const { second, events, release, start } = ownerAndWaiter(async () => {
+          throw new Error('owner failed');
+        });
+        const { owned, waited } = await start();
+        release.open();
+        await expect(owned).rejects.toThrow('owner failed');
+        expect(await waited).toBe('from second');
+        expect(second.calls).toHaveLength(1);
+        // It calculated under the claim the owner gave up, not after a timeout without one.
+        expect(events.find((e) => e.type === 'wait-end')).toMatchObject({ reason: 'owner-gone' });
+        expect(events.find((e) => e.type === 'calculate')).toMatchObject({ claimed: true });
       });
 
-      it('waitForCalcTimeout lets an in-process waiter calculate itself', async () => {
+      it('waitForCalcTimeout stops waiting for another owner', {
+        timeout: 10_000,
+      }, async () => {
+        // A minute on the waiter's own clock, far beyond this test's time: only the fake
+        // clock moving past it can end the wait before the owner finishes.
+        const clock = fakeClock();
+        const { second, events, release, start } = ownerAndWaiter(async () => 'slow owner', {
+          waitForCalcTimeout: { minutes: 1 },
+          clock,
+        });
+        const { owned, waited } = await start();
+        clock.advance(60_000);
+        expect(await waited).toBe('from second');
+        expect(second.calls).toHaveLength(1);
+        expect(events.find((e) => e.type === 'wait-end')).toMatchObject({ reason: 'timeout' });
+        release.open();
+        expect(await owned).toBe('slow owner');
+      });
+
+      it('waitForCalcTimeout lets an in-process waiter calculate itself', {
+        timeout: 10_000,
+      }, async () => {
+        // The first calculation is held until the end, so the second call can only return
+        // by giving up its wait (50 ms) and calculating itself.
+        const release = gate();
         let n = 0;
         const { calls, cached } = counted(
           async () => {
             const mine = ++n;
-            await sleep(mine === 1 ? 400 : 10);
+            if (mine === 1) await release.opened;
             return mine;
           },
           { waitForCalcTimeout: 50 },
         );
         const slow = cached();
-        await sleep(10);
+        await until(() => calls.length === 1, 5000, 'the first calculation');
         expect(await cached()).toBe(2);
+        release.open();
         expect(await slow).toBe(1);
         expect(calls).toHaveLength(2);
-      });
-
-      it('waitForCalcTimeout stops waiting for another owner', async () => {
-        const name = `conf-${randomUUID()}`;
-        const first = counted(
-          async () => {
-            await sleep(600);
-            return 'slow owner';
-          },
-          { name },
-        );
-        const second = counted(async () => 'impatient', { name, waitForCalcTimeout: 60 });
-        const a = first.cached();
-        await sleep(20);
-        expect(await second.cached()).toBe('impatient');
-        expect(await a).toBe('slow owner');
       });
     });
 
     describe('errors', () => {
       it('reaches every waiting caller, stores nothing, and the next call calculates', async () => {
+        const release = gate();
         let n = 0;
         const { calls, cached } = counted(async () => {
-          n++;
-          await sleep(30);
-          if (n === 1) throw new Error('boom');
-          return 'ok';
+          if (++n > 1) return 'ok';
+          await release.opened;
+          throw new Error('boom');
         });
-        const results = await Promise.allSettled([cached(), cached(), cached()]);
+        const all = Promise.allSettled([cached(), cached(), cached()]);
+        await until(() => calls.length > 0, 5000, 'the calculation');
+        release.open();
+        const results = await all;
         expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
         expect(calls).toHaveLength(1);
         expect(await cached()).toBe('ok');
