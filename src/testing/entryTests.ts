@@ -29,6 +29,19 @@ function oneMiB(): Uint8Array {
   return bytes;
 }
 
+/**
+ * A value entry's optional `settled` promise (which cachier returns on a hit) resolves to
+ * that entry's own value.
+ */
+async function assertSettled(entry: ReadEntry, what: string): Promise<void> {
+  if (entry === undefined || !('value' in entry) || entry.settled === undefined) return;
+  assert.ok(entry.settled instanceof Promise, `${what}: entry.settled is not a Promise`);
+  assert.ok(
+    (await entry.settled) === entry.value,
+    `${what}: entry.settled resolves to another value`,
+  );
+}
+
 /** Entries: exact round trip, replacement (atomic), names apart. */
 export function entryTests<C extends AnyCore>(options: CoreConformanceOptions<C>): void {
   sceneTest(options, 'get of an entry never set is undefined', async (scene) => {
@@ -94,8 +107,15 @@ export function entryTests<C extends AnyCore>(options: CoreConformanceOptions<C>
     const key = scene.key();
     const [first, second] = [sample(filled(10, 1), 1_000), sample(filled(4, 2), 2_000)];
     await write(core, name, key, first);
+    const before = await read(core, name, key);
     await write(core, name, key, second);
-    assertEntry(await read(core, name, key), second, 'after a second set');
+    const after = await read(core, name, key);
+    assertEntry(after, second, 'after a second set');
+    await assertSettled(before, 'after the first set');
+    await assertSettled(after, 'after a second set');
+    if (before && after && ('settled' in before || 'settled' in after)) {
+      assert.ok(before !== after, 'a value entry with `settled` was reused for another value');
+    }
     await write(core, name, key, first);
     assertEntry(await read(core, name, key), first, 'after a set with an older calculatedAt');
   });

@@ -756,6 +756,28 @@ export const mutations: Mutation[] = [
     fails: [T.bytes, T.calculatedAt, T.replace],
   },
   {
+    name: 'a value core that updates its entry object in place, keeping its settled promise',
+    setup: () =>
+      asAny(
+        valueSetup(
+          class extends ValueMapCore {
+            override get(name: string, key: string): ValueEntry | undefined {
+              const entry = super.get(name, key);
+              if (entry) entry.settled ??= Promise.resolve(entry.value);
+              return entry;
+            }
+            override async set(name: string, key: string, entry: ValueEntry): Promise<void> {
+              const current = super.get(name, key);
+              if (!current) return super.set(name, key, entry);
+              current.value = entry.value;
+              current.calculatedAt = entry.calculatedAt;
+            }
+          },
+        ),
+      ),
+    fails: [T.replace],
+  },
+  {
     name: 'a value core whose claim always succeeds',
     setup: () =>
       asAny(
