@@ -196,4 +196,51 @@ describe.skipIf(!server)('cachier() on PostgreSQL fails open', () => {
     );
     expect(codes).toContain('CACHIER_POSTGRES_TIMEOUT');
   });
+
+  it('server down: after each pause one call probes it while the others skip it; once it is back, the probe closes the breaker and values are cached again', async () => {
+    const link = await proxy();
+    const pool = poolAt(link.port);
+    const table = `cachier_fo_${randomUUID().slice(0, 8)}`;
+    cleanups.push(() => direct?.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta"`));
+    const fn = wrapped({
+      backend: new PostgresCore({ pool, table, operationTimeoutMs: TIMEOUT_MS }),
+    });
+    const pause = Math.max(1000, TIMEOUT_MS); // the documented pause
+    const reachedOrSkipped = (from: number) =>
+      storeErrors(fn.events.slice(from)).map((e) => {
+        const error = (e as { error?: { code?: string; message?: string } }).error;
+        return /^skipped /.test(error?.message ?? '') ? error?.code : 'reached PostgreSQL';
+      });
+    expect((await fn.call('warm')).value).toBe('value of warm'); // the table exists
+
+    // Every connection, the pool's idle ones included, is closed as soon as it is made.
+    await link.hangUp();
+    expect((await fn.call('opens')).value).toBe('value of opens');
+    expect(reachedOrSkipped(0)[0]).toBe('reached PostgreSQL');
+    expect(reachedOrSkipped(0).slice(1)).not.toContain('reached PostgreSQL');
+    await sleep(pause + 100);
+    const attempts = link.connections;
+    const events = fn.events.length;
+    const round = await Promise.all(['a', 'b', 'c'].map((key) => fn.call(key)));
+    expect(round.map((r) => r.value)).toEqual(['value of a', 'value of b', 'value of c']);
+    // Half-open: one statement tried to connect, the others were skipped without trying.
+    expect(link.connections - attempts).toBe(1);
+    const outcomes = reachedOrSkipped(events);
+    expect(outcomes.filter((o) => o === 'reached PostgreSQL')).toHaveLength(1);
+    expect(new Set(outcomes.filter((o) => o !== 'reached PostgreSQL'))).toEqual(
+      new Set(['CACHIER_POSTGRES_UNAVAILABLE']),
+    );
+
+    await link.restore();
+    await sleep(pause + 100);
+    const back = await fn.call('back'); // the probe gets through: the breaker closes
+    expect(back.value).toBe('value of back');
+    expect(await fn.call('back')).toMatchObject({ value: 'value of back' }); // a hit
+    const stored = await direct?.query(
+      `SELECT count(*)::int AS n FROM "${table}" WHERE value IS NOT NULL`,
+    );
+    expect(stored?.rows[0]?.n).toBe(2); // 'warm' and 'back'
+    // Every call calculated once, and the last 'back' was a hit.
+    expect([...fn.calculations].sort()).toEqual(['a', 'b', 'back', 'c', 'opens', 'warm']);
+  });
 });

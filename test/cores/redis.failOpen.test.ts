@@ -199,4 +199,45 @@ describe.skipIf(!server)('cachier() on Redis fails open', () => {
     );
     expect(codes).toContain('CACHIER_REDIS_TIMEOUT');
   });
+
+  it('server hung: after each pause one call probes it while the others skip it; once it answers, the probe closes the breaker and values are cached again', async () => {
+    const link = await proxy();
+    const client = await proxiedClient(link.port);
+    const prefix = `cachier-fo:${randomUUID()}:`;
+    const fn = wrapped({
+      backend: new RedisCore({ client, prefix, operationTimeoutMs: TIMEOUT_MS }),
+    });
+    const pause = Math.max(1000, TIMEOUT_MS); // the documented pause
+    /** Entry reads (one per call, as HMGET) that reached the network after byte `from`. */
+    const readsSince = (from: number) =>
+      link.fromClients().subarray(from).toString('latin1').split('\r\nHMGET\r\n').length - 1;
+    const skippedOrNot = (from: number) =>
+      storeErrors(fn.events.slice(from)).map((e) =>
+        /^skipped /.test((e as { error?: { message?: string } }).error?.message ?? '')
+          ? 'skipped'
+          : 'reached Redis',
+      );
+    expect((await fn.call('warm')).value).toBe('value of warm');
+
+    link.freeze();
+    expect((await fn.call('opens')).value).toBe('value of opens'); // its read times out
+    await sleep(pause + 100);
+    const bytes = link.fromClients().length;
+    const events = fn.events.length;
+    const round = await Promise.all(['a', 'b', 'c'].map((key) => fn.call(key)));
+    expect(round.map((r) => r.value)).toEqual(['value of a', 'value of b', 'value of c']);
+    // Half-open: one read probed the hung server (and timed out), the others never left.
+    expect(readsSince(bytes)).toBe(1);
+    expect(skippedOrNot(events).filter((e) => e === 'reached Redis')).toHaveLength(1);
+
+    await link.restore();
+    await sleep(pause + 100);
+    const back = await fn.call('back'); // the probe gets through: the breaker closes
+    expect(back.value).toBe('value of back');
+    expect(await fn.call('back')).toMatchObject({ value: 'value of back' }); // a hit
+    const entries = (await direct?.keys(`${prefix}*:e:*`)) ?? [];
+    expect(entries).toHaveLength(2); // 'warm' and 'back'
+    // Every call calculated once, and the last 'back' was a hit.
+    expect([...fn.calculations].sort()).toEqual(['a', 'b', 'back', 'c', 'opens', 'warm']);
+  });
 });
