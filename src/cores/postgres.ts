@@ -54,8 +54,9 @@ export interface PostgresCoreOptions {
    * that a database that is down or never answers cannot hold a call: the operation
    * rejects (cachier warns and returns the function's value). Also sent to `pg` as the
    * query's `query_timeout`, so that a connection stuck on a lost server is dropped from
-   * the pool. After a timeout, the core fails operations at once for `operationTimeoutMs`
-   * instead of waiting again.
+   * the pool. After a timeout or an unreachable server, the core fails operations at once
+   * for `max(1000, operationTimeoutMs)` ms instead of waiting again; then one operation
+   * probes while the others keep failing fast.
    * @default 5_000
    * @example new PostgresCore({ pool, operationTimeoutMs: 2_000 })
    */

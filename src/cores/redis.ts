@@ -41,8 +41,9 @@ export interface RedisCoreOptions {
    * Upper bound on every Redis operation, so a server that is down or never answers
    * cannot hold a call: the operation rejects (cachier warns and returns the function's
    * value). A command still queued when it expires is dropped, never sent later. After a
-   * timeout or a closed connection, the core skips Redis for `max(1000, operationTimeoutMs)`
-   * ms, so the rest of a call does not wait again.
+   * timeout or a lost connection, the core skips Redis for `max(1000, operationTimeoutMs)`
+   * ms, so the rest of a call does not wait again; then one operation probes while the
+   * others keep failing fast.
    * @default 5_000
    * @example new RedisCore({ client, operationTimeoutMs: 1_000 })
    */
