@@ -101,7 +101,8 @@ const NETWORK_ERRORS = new Set([
  */
 const UNAVAILABLE_STATES = new Set(['3D000', '53300', '57P01', '57P02', '57P03']);
 /** pg's own connection failures carry no code, only these messages. */
-const PG_CONNECTION_FAILURE = /^(Connection terminated|timeout exceeded when trying to connect)/;
+const PG_CONNECTION_FAILURE =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
 
 /**
  * True for failures that open the core's breaker: the server could not be reached or used
