@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 // Types only: erased at build time, so importing cachier never loads the optional driver.
 import type { Collection, Document } from 'mongodb';
 import { CachierError, CorruptEntryError } from '../errors.js';
+import { Breaker, breakerPauseMs } from './breaker.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { checkOptionNames, checkTimings } from './coreOptions.js';
 import { describeError } from './lazySource.js';
@@ -182,12 +183,8 @@ export class MongoCore implements Core {
   private readonly timeoutMs: number;
   private readonly driverReady: Promise<unknown>;
   private collectionPromise: Promise<CacheCollection> | undefined;
-  /** While set, the breaker is open: operations fail at once until this time, then one probes. */
-  private openUntil: number | undefined;
-  /** The connection failure that opened the breaker. */
-  private openedBy: unknown;
-  /** A probe is in flight: the others keep failing fast until it settles. */
-  private probing = false;
+  /** Opens on connection failures only: a slow operation proves the database reachable. */
+  private readonly breaker: Breaker;
 
   constructor(options: MongoCoreOptions) {
     checkOptionNames(
@@ -210,6 +207,20 @@ export class MongoCore implements Core {
     this.mongetter = mongetter;
     this.leaseMs = leaseMs;
     this.timeoutMs = operationTimeoutMs;
+    this.breaker = new Breaker({
+      opensOn: isConnectionFailure,
+      pauseMs: breakerPauseMs(operationTimeoutMs),
+      skipped: (what, openedBy) =>
+        new CachierError(
+          'CACHIER_MONGODB_UNAVAILABLE',
+          `skipped ${what}: MongoDB was unreachable moments ago (${describeError(openedBy)})`,
+          { cause: openedBy },
+        ),
+      // Ask the mongetter again on the next attempt: it may reconnect.
+      onOpen: () => {
+        this.collectionPromise = undefined;
+      },
+    });
     this.driverReady = loadDriver();
     // Reported when an operation awaits it; until then it must not be an unhandled rejection.
     this.driverReady.catch(() => undefined);
@@ -424,15 +435,17 @@ export class MongoCore implements Core {
    * or a server error proves the database reachable, so it never opens the breaker:
    * waiters keep polling a live claim instead of calculating the key themselves.
    */
-  private async run<T>(
+  private run<T>(
     what: string,
     operation: (collection: CacheCollection, options: OperationOptions) => Promise<T>,
   ): Promise<T> {
-    let probe = false;
-    if (this.openUntil !== undefined) {
-      if (this.probing || performance.now() < this.openUntil) throw this.skipped(what);
-      this.probing = probe = true;
-    }
+    return this.breaker.run(what, () => this.runWithin(what, operation));
+  }
+
+  private async runWithin<T>(
+    what: string,
+    operation: (collection: CacheCollection, options: OperationOptions) => Promise<T>,
+  ): Promise<T> {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -447,34 +460,13 @@ export class MongoCore implements Core {
     });
     const options: OperationOptions = { maxTimeMS: this.timeoutMs, signal: controller.signal };
     try {
-      const result = await Promise.race([
+      return await Promise.race([
         this.collection().then((collection) => operation(collection, options)),
         deadline,
       ]);
-      this.openUntil = undefined;
-      return result;
-    } catch (error) {
-      if (isConnectionFailure(error)) {
-        // A monotonic clock: a wall clock stepping back must not stretch the pause.
-        this.openUntil = performance.now() + Math.max(1000, this.timeoutMs);
-        this.openedBy = error;
-        this.collectionPromise = undefined;
-      } else if (probe) {
-        this.openUntil = undefined; // slow or refused, but reachable
-      }
-      throw error;
     } finally {
       clearTimeout(timer);
-      if (probe) this.probing = false;
     }
-  }
-
-  private skipped(what: string): CachierError {
-    return new CachierError(
-      'CACHIER_MONGODB_UNAVAILABLE',
-      `skipped ${what}: MongoDB was unreachable moments ago (${describeError(this.openedBy)})`,
-      { cause: this.openedBy },
-    );
   }
 
   /** The collection, with its unique index ensured; a failure is not cached. */

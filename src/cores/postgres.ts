@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 // Types only: erased at build time, so importing cachier never loads the optional driver.
 import type { Pool, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { CachierError, CorruptEntryError } from '../errors.js';
+import { Breaker, breakerPauseMs } from './breaker.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { checkOptionNames, checkTimings } from './coreOptions.js';
 import { describeError, LazySource } from './lazySource.js';
@@ -53,8 +54,9 @@ export interface PostgresCoreOptions {
    * that a database that is down or never answers cannot hold a call: the operation
    * rejects (cachier warns and returns the function's value). Also sent to `pg` as the
    * query's `query_timeout`, so that a connection stuck on a lost server is dropped from
-   * the pool. After a timeout, the core fails operations at once for `operationTimeoutMs`
-   * instead of waiting again.
+   * the pool. After a timeout or an unreachable server, the core fails operations at once
+   * for `max(1000, operationTimeoutMs)` ms instead of waiting again; then one operation
+   * probes while the others keep failing fast.
    * @default 5_000
    * @example new PostgresCore({ pool, operationTimeoutMs: 2_000 })
    */
@@ -77,6 +79,53 @@ const IDENTIFIER_PART = /^[A-Za-z_][A-Za-z0-9_]{0,57}$/;
 /** SQLSTATEs of a lost race between two `CREATE TABLE IF NOT EXISTS` of the same table. */
 const CREATE_RACE_CODES = new Set(['23505', '42P07', '42710', '40P01']);
 const UNDEFINED_TABLE = '42P01';
+const TIMEOUT_CODE = 'CACHIER_POSTGRES_TIMEOUT';
+const POOL_FAILED_CODE = 'CACHIER_POSTGRES_POOL_FAILED';
+
+/** Node's socket errors that say the server cannot be reached (pg passes them on). */
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
+/**
+ * SQLSTATEs that say the server cannot be used now, whatever the statement: no database
+ * of that name, shutting down or starting up, out of connection slots. Classes 08
+ * (connection exception) and 28 (authentication) are matched as a whole.
+ */
+const UNAVAILABLE_STATES = new Set(['3D000', '53300', '57P01', '57P02', '57P03']);
+/** pg's own connection failures carry no code, only these messages. */
+const PG_CONNECTION_FAILURE =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/**
+ * True for failures that open the core's breaker: the server could not be reached or used
+ * (connection refused or lost, authentication, shutdown, the pool function failed), or an
+ * operation timed out.
+ */
+function opensBreaker(error: unknown): boolean {
+  if (error instanceof CachierError) {
+    return error.code === TIMEOUT_CODE || error.code === POOL_FAILED_CODE;
+  }
+  const state = String(sqlState(error) ?? '');
+  if (NETWORK_ERRORS.has(state) || UNAVAILABLE_STATES.has(state)) return true;
+  if (/^(08|28)[0-9A-Z]{3}$/.test(state)) return true;
+  // Node reports a failed connection to every address of a host as one AggregateError.
+  const errors = (error as { errors?: unknown } | undefined)?.errors;
+  if (
+    Array.isArray(errors) &&
+    errors.some((inner) => NETWORK_ERRORS.has(String(sqlState(inner))))
+  ) {
+    return true;
+  }
+  return PG_CONNECTION_FAILURE.test((error as Error | undefined)?.message ?? '');
+}
 
 /** The tables' DDL (the README shows it for the default table name). */
 function schemaSql(table: string, meta: string): string {
@@ -166,9 +215,8 @@ export class PostgresCore implements Core {
   private readonly channel: string;
   private readonly poolSource: LazySource<Pool>;
   private readonly timeoutMs: number;
-  /** After an operation timed out, operations fail at once until this time. */
-  private unavailableUntil = 0;
-  private unavailableError: unknown;
+  /** Opens on an unreachable server, a failing pool function, and on timeouts (see `query`). */
+  private readonly breaker: Breaker;
 
   constructor(options: PostgresCoreOptions) {
     checkOptionNames(
@@ -205,12 +253,32 @@ export class PostgresCore implements Core {
     this.meta = metaParts.map(quoteIdentifier).join('.');
     this.channel = `cachier_${createHash('sha256').update(this.table).digest('hex').slice(0, 16)}`;
     this.poolSource = new LazySource<Pool>(pool, isPool, {
-      code: 'CACHIER_POSTGRES_POOL_FAILED',
+      code: POOL_FAILED_CODE,
       what: 'the PostgresCore pool function',
       expected: 'a pg Pool (new pg.Pool(...))',
     });
     this.leaseMs = leaseMs;
     this.timeoutMs = operationTimeoutMs;
+    this.breaker = new Breaker({
+      opensOn: opensBreaker,
+      pauseMs: breakerPauseMs(operationTimeoutMs),
+      skipped: (what, openedBy) =>
+        // After a timeout, still a timeout (the code says so): the server is slow, not
+        // gone, so a caller waiting on another process's live claim keeps waiting.
+        openedBy instanceof CachierError && openedBy.code === TIMEOUT_CODE
+          ? new CachierError(
+              TIMEOUT_CODE,
+              `skipped ${what}: PostgreSQL did not answer within ${this.timeoutMs} ms moments ago (${describeError(openedBy)})`,
+              { cause: openedBy },
+            )
+          : new CachierError(
+              'CACHIER_POSTGRES_UNAVAILABLE',
+              `skipped ${what}: PostgreSQL was unreachable moments ago (${describeError(openedBy)})`,
+              { cause: openedBy },
+            ),
+      // No onOpen: a pool function's failure is not kept anyway, and a timeout or a lost
+      // server is not the pool's fault (the function may make a new pool on every call).
+    });
   }
 
   async get(name: string, key: string): Promise<StoredEntry | undefined> {
@@ -424,21 +492,21 @@ export class PostgresCore implements Core {
   /**
    * Runs one statement within `operationTimeoutMs` (pool, table check and connection
    * wait included). When the table is missing (dropped meanwhile), makes it again once.
+   *
+   * A breaker spares callers a server that cannot be used: a refused or lost connection,
+   * an authentication failure, a failing pool function or a timeout makes operations fail
+   * at once for `max(1000, operationTimeoutMs)` ms; then one operation probes while the
+   * others still fail fast, and its outcome closes or reopens the breaker. Timeouts open
+   * it too, unlike MongoDB's: `pg` has no server monitor, so a server that hangs (or a
+   * pool that is exhausted) only ever shows as timeouts, and without the pause each call
+   * would wait out one timeout per statement. A statement skipped after a timeout still
+   * rejects as a timeout, so a caller waiting on a live claim keeps waiting.
    */
-  private async query(
+  private query(
     what: string,
     text: string,
     values: unknown[],
   ): Promise<{ rows: QueryResultRow[]; rowCount: number | null }> {
-    if (performance.now() < this.unavailableUntil) {
-      // Still a timeout (the code says so): the server is slow, not gone, so a caller
-      // waiting on another owner's live claim keeps waiting rather than calculate too.
-      throw new CachierError(
-        'CACHIER_POSTGRES_TIMEOUT',
-        `skipped ${what}: PostgreSQL did not answer within ${this.timeoutMs} ms moments ago (${describeError(this.unavailableError)})`,
-        { cause: this.unavailableError },
-      );
-    }
     const attempt = async () => {
       const pool = await this.pool();
       await this.ensureTable(pool);
@@ -451,16 +519,7 @@ export class PostgresCore implements Core {
         return await this.send(pool, text, values);
       }
     };
-    try {
-      return await this.withTimeout(attempt(), what);
-    } catch (error) {
-      if (error instanceof CachierError && error.code === 'CACHIER_POSTGRES_TIMEOUT') {
-        // A monotonic clock: a wall clock stepping back must not stretch the pause.
-        this.unavailableUntil = performance.now() + this.timeoutMs;
-        this.unavailableError = error;
-      }
-      throw error;
-    }
+    return this.breaker.run(what, () => this.withTimeout(attempt(), what));
   }
 
   /** One statement on the pool, with pg's own read timeout (pg drops a client that hits it). */
@@ -479,7 +538,7 @@ export class PostgresCore implements Core {
       const timer = setTimeout(() => {
         reject(
           new CachierError(
-            'CACHIER_POSTGRES_TIMEOUT',
+            TIMEOUT_CODE,
             `PostgreSQL did not complete ${what} within ${this.timeoutMs} ms (PostgresCore operationTimeoutMs)`,
           ),
         );

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CachierError, CorruptEntryError } from '../errors.js';
+import { Breaker, breakerPauseMs } from './breaker.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { checkOptionNames, checkTimings } from './coreOptions.js';
 import { describeError, LazySource } from './lazySource.js';
@@ -40,8 +41,9 @@ export interface RedisCoreOptions {
    * Upper bound on every Redis operation, so a server that is down or never answers
    * cannot hold a call: the operation rejects (cachier warns and returns the function's
    * value). A command still queued when it expires is dropped, never sent later. After a
-   * timeout or a closed connection, the core skips Redis for `max(1000, operationTimeoutMs)`
-   * ms, so the rest of a call does not wait again.
+   * timeout or a lost connection, the core skips Redis for `max(1000, operationTimeoutMs)`
+   * ms, so the rest of a call does not wait again; then one operation probes while the
+   * others keep failing fast.
    * @default 5_000
    * @example new RedisCore({ client, operationTimeoutMs: 1_000 })
    */
@@ -230,9 +232,8 @@ export class RedisCore implements Core {
   private readonly timeoutMs: number;
   private readonly entryTtlMs: RedisCoreOptions['entryTtlMs'];
   private readonly commandOptions: RedisCommandOptionsLike;
-  /** After Redis proved unreachable, operations fail at once until this time. */
-  private unavailableUntil = 0;
-  private unavailableError: unknown;
+  /** Opens on a lost connection, a failing client function, and on timeouts (see `run`). */
+  private readonly breaker: Breaker;
 
   constructor(options: RedisCoreOptions) {
     checkOptionNames(
@@ -273,6 +274,22 @@ export class RedisCore implements Core {
     this.leaseMs = Math.ceil(leaseMs);
     this.timeoutMs = operationTimeoutMs;
     this.entryTtlMs = entryTtlMs;
+    this.breaker = new Breaker({
+      opensOn: isUnavailable,
+      pauseMs: breakerPauseMs(operationTimeoutMs),
+      // A server that was only slow stays "slow" (a caller may keep waiting on a live
+      // claim); one that could not be reached stays "unreachable".
+      skipped: (what, openedBy) => {
+        const slow = isTimeout(openedBy);
+        return new CachierError(
+          slow ? 'CACHIER_REDIS_TIMEOUT' : 'CACHIER_REDIS_UNAVAILABLE',
+          `skipped ${what}: Redis ${slow ? 'did not answer in time' : 'was unreachable'} moments ago (${describeError(openedBy)})`,
+          { cause: openedBy },
+        );
+      },
+      // Ask a client function again on the next attempt.
+      onOpen: () => this.source.forget(),
+    });
     this.commandOptions = {
       typeMapping: { [BLOB_STRING]: Buffer },
       timeout: Math.ceil(operationTimeoutMs),
@@ -524,42 +541,34 @@ export class RedisCore implements Core {
   /**
    * Runs one operation within `operationTimeoutMs` (client getter included). node-redis
    * drops a command still queued at the timeout (the `timeout` command option); our timer
-   * also covers a command sent to a server that never answers. When Redis proves
-   * unreachable, the next operations fail at once for a while and the getter is asked again.
+   * also covers a command sent to a server that never answers.
+   *
+   * A breaker spares callers a server that cannot be used: a lost connection, a failing
+   * client function or a timeout makes operations fail at once for
+   * `max(1000, operationTimeoutMs)` ms; then one operation probes while the others still
+   * fail fast, and its outcome closes or reopens the breaker. Timeouts open it too, unlike
+   * MongoDB's: node-redis has no server monitor, so a hung server only ever shows as
+   * timeouts, and without the pause each call would wait out one timeout per operation.
+   * An operation skipped after a timeout still rejects as a timeout, so a caller waiting
+   * on a live claim keeps waiting. A client that is reconnecting fails each operation at
+   * once by itself (no network, no wait) and does not open the breaker, so the first call
+   * after it reconnected reaches Redis.
    */
-  private async run<T>(what: string, operation: (client: RedisClientLike) => Promise<T>) {
-    if (performance.now() < this.unavailableUntil) {
-      // A server that was only slow stays "slow" (a caller may keep waiting on a live
-      // claim); one that could not be reached stays "unreachable".
-      const slow = isTimeout(this.unavailableError);
-      throw new CachierError(
-        slow ? 'CACHIER_REDIS_TIMEOUT' : 'CACHIER_REDIS_UNAVAILABLE',
-        `skipped ${what}: Redis ${slow ? 'did not answer in time' : 'was unreachable'} moments ago (${describeError(this.unavailableError)})`,
-        { cause: this.unavailableError },
-      );
-    }
-    const attempt = this.client().then((client) => {
-      // Open but not ready: the client lost its connection and is reconnecting. Fail now
-      // rather than wait in node-redis's offline queue: the server is down, not slow.
-      if (client.isOpen && client.isReady === false) {
-        throw new CachierError(
-          'CACHIER_REDIS_UNAVAILABLE',
-          `skipped ${what}: the Redis client is not connected (it is reconnecting)`,
-        );
-      }
-      return operation(client);
+  private run<T>(what: string, operation: (client: RedisClientLike) => Promise<T>): Promise<T> {
+    return this.breaker.run(what, () => {
+      const attempt = this.client().then((client) => {
+        // Open but not ready: the client lost its connection and is reconnecting. Fail now
+        // rather than wait in node-redis's offline queue: the server is down, not slow.
+        if (client.isOpen && client.isReady === false) {
+          throw new CachierError(
+            'CACHIER_REDIS_UNAVAILABLE',
+            `skipped ${what}: the Redis client is not connected (it is reconnecting)`,
+          );
+        }
+        return operation(client);
+      });
+      return withTimeout(attempt, this.timeoutMs, what);
     });
-    try {
-      return await withTimeout(attempt, this.timeoutMs, what);
-    } catch (error) {
-      if (isUnavailable(error)) {
-        // A monotonic clock: a wall clock stepping back must not stretch the pause.
-        this.unavailableUntil = performance.now() + Math.max(1000, this.timeoutMs);
-        this.unavailableError = error;
-        this.source.forget();
-      }
-      throw error;
-    }
   }
 
   private client(): Promise<RedisClientLike> {

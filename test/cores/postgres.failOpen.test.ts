@@ -1,13 +1,21 @@
 /**
  * Fail open through cachier() on a real PostgreSQL server behind a TCP proxy that can stop
  * forwarding: the server unreachable from the start, stopped in the middle of a
- * calculation, and back again. Every call returns the function's value, each wrapper warns
- * once, and no call waits longer than the core's operation timeout.
+ * calculation, and back again; after each pause of the core's breaker, one call probes the
+ * server while the others skip it. Every call returns the function's value, each wrapper
+ * warns once, and no call waits longer than the core's operation timeout.
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type CachierEvent, type CachierOptions, cachier, PostgresCore } from '../../src/index.js';
+import { PostgresCore } from '../../src/index.js';
+import {
+  captureWarnings,
+  storeErrors,
+  warningsDelivered,
+  wasSkipped,
+  wrapped,
+} from '../support/failOpenCalls.js';
 import { findPostgres, freePort } from '../support/postgresServer.js';
 import { startTcpFaultProxy, type TcpFaultProxy } from '../support/tcpFaultProxy.js';
 
@@ -23,59 +31,6 @@ const TIMEOUT_MS = 1000;
 /** What a call may add to the timeout: scheduling on a busy machine, never a second wait. */
 const SLACK_MS = 1500;
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** CachierWarnings emitted while a test runs, by wrapper name. */
-function captureWarnings() {
-  const seen: { code: string | undefined; message: string }[] = [];
-  const listener = (warning: Error & { code?: string }) => {
-    if (warning.name === 'CachierWarning') {
-      seen.push({ code: warning.code, message: warning.message });
-    }
-  };
-  process.on('warning', listener);
-  return {
-    codesOf: (name: string) =>
-      seen.filter((w) => w.message.startsWith(`cachier(${name})`)).map((w) => w.code),
-    stop: () => process.off('warning', listener),
-  };
-}
-
-/** A counting function wrapped with cachier; each call records how long it took. */
-function wrapped(options: CachierOptions) {
-  const name = `fail-open-${randomUUID().slice(0, 8)}`;
-  const calculations: string[] = [];
-  const events: CachierEvent[] = [];
-  let during: (() => Promise<void>) | undefined;
-  const cached = cachier(
-    async (key: string) => {
-      calculations.push(key);
-      await during?.();
-      return `value of ${key}`;
-    },
-    { ...options, name, onEvent: (event) => events.push(event) },
-  );
-  return {
-    name,
-    calculations,
-    events,
-    /** Runs once inside the next calculation (e.g. to stop the server meanwhile). */
-    duringNext(action: () => Promise<void>) {
-      during = async () => {
-        during = undefined;
-        await action();
-      };
-    },
-    async call(key: string) {
-      const started = performance.now();
-      const value = await cached(key);
-      return { value, ms: performance.now() - started };
-    },
-  };
-}
-
-const storeErrors = (events: CachierEvent[]) => events.filter((e) => e.type === 'store-error');
-/** Lets process.emitWarning's next-tick delivery happen. */
-const warningsDelivered = () => new Promise((done) => setImmediate(done));
 
 describe.skipIf(!server)('cachier() on PostgreSQL fails open', () => {
   const target = new URL(server?.url ?? 'postgres://127.0.0.1:5432');
@@ -191,9 +146,49 @@ describe.skipIf(!server)('cachier() on PostgreSQL fails open', () => {
     expect(frozen.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
     expect(next.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
     expect(warnings.codesOf(fn.name)).toEqual(['CACHIER_STORE_FAILED']);
-    const codes = storeErrors(fn.events).map(
-      (e) => (e as { error?: { code?: string } }).error?.code ?? '',
-    );
+    const codes = storeErrors(fn.events).map((error) => error?.code ?? '');
     expect(codes).toContain('CACHIER_POSTGRES_TIMEOUT');
+  });
+
+  it('server down: after each pause one call probes it while the others skip it; once it is back, the probe closes the breaker and values are cached again', async () => {
+    const link = await proxy();
+    const pool = poolAt(link.port);
+    const table = `cachier_fo_${randomUUID().slice(0, 8)}`;
+    cleanups.push(() => direct?.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta"`));
+    const fn = wrapped({
+      backend: new PostgresCore({ pool, table, operationTimeoutMs: TIMEOUT_MS }),
+    });
+    const pause = Math.max(1000, TIMEOUT_MS); // the documented pause
+    expect((await fn.call('warm')).value).toBe('value of warm'); // the table exists
+
+    // Every connection, the pool's idle ones included, is closed as soon as it is made.
+    await link.hangUp();
+    expect((await fn.call('opens')).value).toBe('value of opens');
+    // Its read reached the server and opened the breaker: its claim and write were skipped.
+    expect(storeErrors(fn.events).map(wasSkipped)).toEqual([false, true, true]);
+    await sleep(pause + 100);
+    const attempts = link.connections;
+    const events = fn.events.length;
+    const round = await Promise.all(['a', 'b', 'c'].map((key) => fn.call(key)));
+    expect(round.map((r) => r.value)).toEqual(['value of a', 'value of b', 'value of c']);
+    // Half-open: one statement tried to connect, the others were skipped without trying.
+    expect(link.connections - attempts).toBe(1);
+    const errors = storeErrors(fn.events.slice(events));
+    expect(errors.filter((error) => !wasSkipped(error))).toHaveLength(1);
+    expect(new Set(errors.filter(wasSkipped).map((error) => error?.code))).toEqual(
+      new Set(['CACHIER_POSTGRES_UNAVAILABLE']),
+    );
+
+    await link.restore();
+    await sleep(pause + 100);
+    const back = await fn.call('back'); // the probe gets through: the breaker closes
+    expect(back.value).toBe('value of back');
+    expect(await fn.call('back')).toMatchObject({ value: 'value of back' }); // a hit
+    const stored = await direct?.query(
+      `SELECT count(*)::int AS n FROM "${table}" WHERE value IS NOT NULL`,
+    );
+    expect(stored?.rows[0]?.n).toBe(2); // 'warm' and 'back'
+    // Every call calculated once, and the last 'back' was a hit.
+    expect([...fn.calculations].sort()).toEqual(['a', 'b', 'back', 'c', 'opens', 'warm']);
   });
 });

@@ -96,10 +96,11 @@ describe('PostgresCore when the server cannot be reached', () => {
           message: expect.stringMatching(/^skipped /),
         });
       }
-      // Then the database is tried again.
-      await sleep(400);
+      // Then, after the pause (at least a second), the database is tried again.
+      await sleep(1_100);
       await expect(core.tryClaim('n', newKey())).rejects.toMatchObject({
         code: 'CACHIER_POSTGRES_TIMEOUT',
+        message: expect.stringMatching(/^PostgreSQL did not complete a claim/),
       });
       // A timeout is the server's fault, not the pool's: the pool function is not asked
       // again (it may well make a new pool each time it is called).
@@ -112,7 +113,7 @@ describe('PostgresCore when the server cannot be reached', () => {
 });
 
 describe('PostgresCore pool option as a function', () => {
-  it('is called only when needed, and a failure is not kept', async () => {
+  it('is called only when needed, and again after the pause that follows its failure', async () => {
     let calls = 0;
     const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/x' });
     const core = new PostgresCore({
@@ -121,21 +122,30 @@ describe('PostgresCore pool option as a function', () => {
         if (calls === 1) throw new Error('not yet');
         return calls === 2 ? ({} as pg.Pool) : pool;
       },
+      operationTimeoutMs: 500,
     });
     expect(calls).toBe(0);
     await expect(core.get('n', newKey())).rejects.toMatchObject({
       code: 'CACHIER_POSTGRES_POOL_FAILED',
       cause: expect.objectContaining({ message: 'not yet' }),
     });
+    // The failure opened the breaker: the next operation is skipped, the function not asked.
+    await expect(core.get('n', newKey())).rejects.toMatchObject({
+      code: 'CACHIER_POSTGRES_UNAVAILABLE',
+      message: expect.stringMatching(/^skipped a read: PostgreSQL was unreachable .*not yet/),
+    });
+    expect(calls).toBe(1);
+    await sleep(1_100); // the pause: max(1000, operationTimeoutMs) ms
     await expect(core.get('n', newKey())).rejects.toMatchObject({
       code: 'CACHIER_POSTGRES_POOL_FAILED',
       message: expect.stringContaining('must return a pg Pool'),
     });
+    await sleep(1_100);
     // The third call returns the pool: the failure now comes from the (closed) port.
-    await expect(core.get('n', newKey())).rejects.not.toMatchObject({
-      code: 'CACHIER_POSTGRES_POOL_FAILED',
-    });
+    await expect(core.get('n', newKey())).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     expect(calls).toBe(3);
+    await sleep(1_100);
+    // The pool is kept: a refused connection is the server's fault, not the function's.
     await core.get('n', newKey()).catch(() => undefined);
     expect(calls).toBe(3);
     await pool.end();

@@ -1,13 +1,21 @@
 /**
  * Fail open through cachier() on a real Redis server behind a TCP proxy that can stop
  * forwarding: the server unreachable from the start, stopped in the middle of a
- * calculation, and back again. Every call returns the function's value, each wrapper warns
- * once, and no call waits longer than the core's operation timeout.
+ * calculation, and back again; after each pause of the core's breaker, one call probes the
+ * server while the others skip it. Every call returns the function's value, each wrapper
+ * warns once, and no call waits longer than the core's operation timeout.
  */
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type CachierEvent, type CachierOptions, cachier, RedisCore } from '../../src/index.js';
+import { RedisCore } from '../../src/index.js';
+import {
+  captureWarnings,
+  storeErrors,
+  warningsDelivered,
+  wasSkipped,
+  wrapped,
+} from '../support/failOpenCalls.js';
 import { redisForTests } from '../support/redisServer.js';
 import { startTcpFaultProxy, type TcpFaultProxy } from '../support/tcpFaultProxy.js';
 
@@ -25,58 +33,6 @@ const TIMEOUT_MS = 1000;
 /** What a call may add to the timeout: scheduling on a busy machine, never a second wait. */
 const SLACK_MS = 1500;
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** CachierWarnings emitted while a test runs, by wrapper name. */
-function captureWarnings() {
-  const seen: { code: string | undefined; message: string }[] = [];
-  const listener = (warning: Error & { code?: string }) => {
-    if (warning.name === 'CachierWarning')
-      seen.push({ code: warning.code, message: warning.message });
-  };
-  process.on('warning', listener);
-  return {
-    codesOf: (name: string) =>
-      seen.filter((w) => w.message.startsWith(`cachier(${name})`)).map((w) => w.code),
-    stop: () => process.off('warning', listener),
-  };
-}
-
-/** A counting function wrapped with cachier; each call records how long it took. */
-function wrapped(options: CachierOptions) {
-  const name = `fail-open-${randomUUID().slice(0, 8)}`;
-  const calculations: string[] = [];
-  const events: CachierEvent[] = [];
-  let during: (() => Promise<void>) | undefined;
-  const cached = cachier(
-    async (key: string) => {
-      calculations.push(key);
-      await during?.();
-      return `value of ${key}`;
-    },
-    { ...options, name, onEvent: (event) => events.push(event) },
-  );
-  return {
-    name,
-    calculations,
-    events,
-    /** Runs once inside the next calculation (e.g. to stop the server meanwhile). */
-    duringNext(action: () => Promise<void>) {
-      during = async () => {
-        during = undefined;
-        await action();
-      };
-    },
-    async call(key: string) {
-      const started = performance.now();
-      const value = await cached(key);
-      return { value, ms: performance.now() - started };
-    },
-  };
-}
-
-const storeErrors = (events: CachierEvent[]) => events.filter((e) => e.type === 'store-error');
-/** Lets process.emitWarning's next-tick delivery happen. */
-const warningsDelivered = () => new Promise((done) => setImmediate(done));
 
 describe.skipIf(!server)('cachier() on Redis fails open', () => {
   const target = new URL(server?.url ?? 'redis://127.0.0.1:6379');
@@ -194,9 +150,44 @@ describe.skipIf(!server)('cachier() on Redis fails open', () => {
     expect(frozen.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
     expect(next.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
     expect(warnings.codesOf(fn.name)).toEqual(['CACHIER_STORE_FAILED']);
-    const codes = storeErrors(fn.events).map(
-      (e) => (e as { error?: { code?: string } }).error?.code ?? '',
-    );
+    const codes = storeErrors(fn.events).map((error) => error?.code ?? '');
     expect(codes).toContain('CACHIER_REDIS_TIMEOUT');
+  });
+
+  it('server hung: after each pause one call probes it while the others skip it; once it answers, the probe closes the breaker and values are cached again', async () => {
+    const link = await proxy();
+    const client = await proxiedClient(link.port);
+    const prefix = `cachier-fo:${randomUUID()}:`;
+    const fn = wrapped({
+      backend: new RedisCore({ client, prefix, operationTimeoutMs: TIMEOUT_MS }),
+    });
+    const pause = Math.max(1000, TIMEOUT_MS); // the documented pause
+    /** Entry reads (one per call, as HMGET) that reached the network after byte `from`. */
+    const readsSince = (from: number) =>
+      link.fromClients().subarray(from).toString('latin1').split('\r\nHMGET\r\n').length - 1;
+    expect((await fn.call('warm')).value).toBe('value of warm');
+
+    link.freeze();
+    expect((await fn.call('opens')).value).toBe('value of opens'); // its read times out
+    await sleep(pause + 100);
+    const bytes = link.fromClients().length;
+    const events = fn.events.length;
+    const round = await Promise.all(['a', 'b', 'c'].map((key) => fn.call(key)));
+    expect(round.map((r) => r.value)).toEqual(['value of a', 'value of b', 'value of c']);
+    // Half-open: one read probed the hung server (and timed out), the others never left.
+    expect(readsSince(bytes)).toBe(1);
+    const errors = storeErrors(fn.events.slice(events));
+    expect(errors.filter((error) => !wasSkipped(error))).toHaveLength(1);
+    expect(new Set(errors.map((error) => error?.code))).toEqual(new Set(['CACHIER_REDIS_TIMEOUT']));
+
+    await link.restore();
+    await sleep(pause + 100);
+    const back = await fn.call('back'); // the probe gets through: the breaker closes
+    expect(back.value).toBe('value of back');
+    expect(await fn.call('back')).toMatchObject({ value: 'value of back' }); // a hit
+    const entries = (await direct?.keys(`${prefix}*:e:*`)) ?? [];
+    expect(entries).toHaveLength(2); // 'warm' and 'back'
+    // Every call calculated once, and the last 'back' was a hit.
+    expect([...fn.calculations].sort()).toEqual(['a', 'b', 'back', 'c', 'opens', 'warm']);
   });
 });
