@@ -9,7 +9,7 @@ import { sha256Hex } from '../keys.js';
 
 /** An entry file: the key, 64 lowercase hex characters. */
 const ENTRY_NAME = /^[0-9a-f]{64}$/;
-/** A claim folder (proper-lockfile's lock directory). */
+/** A claim folder (a lock directory holding its owner file). */
 const LOCK_NAME = /^([0-9a-f]{64})\.lock$/;
 /**
  * A temp file: `<key>.<pid>.<host tag>.<32 random hex>.tmp`, or 0.1.0's

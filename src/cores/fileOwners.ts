@@ -7,14 +7,14 @@ import { join } from 'node:path';
 /**
  * Who holds a claim, and whether that holder is provably gone.
  *
- * A claim is proper-lockfile's lock folder `<key>.lock` holding exactly one owner file
+ * A claim is a lock folder `<key>.lock` (fileClaims.ts) holding exactly one owner file
  * `owner.<token>` (a token of 122 random bits) that records the holder's pid and host. The
  * owner file is the fencing token:
  * - it is created inside the freshly made lock folder, with O_EXCL, and the claimer wins
  *   only if no other owner file is there right after (so two claimers can never both win
  *   one lock folder, even if an empty folder was swapped under them);
- * - a non-empty folder cannot be removed with `rmdir`, so proper-lockfile's own
- *   (non-atomic) stale takeover cannot remove a held claim;
+ * - a non-empty folder cannot be removed with `rmdir`, so a taker that judged an empty
+ *   (0.1.0 or half-made) folder expired cannot remove a held claim made since;
  * - a dead holder's claim is taken over by unlinking its owner file by name: that name
  *   exists in exactly one lock folder, so exactly one taker succeeds, and only that taker
  *   removes the folder.

@@ -164,6 +164,16 @@ describe('takeover of dead owners, with real processes', () => {
     expect(counts.size).toBe(100);
   });
 
+  it('a process that exits while holding claims removes their lock folders', async () => {
+    const cacheDir = join(root, 'exit');
+    const keys = newKeys(3);
+    const owner = start({ cacheDir, name: 'exit', keys, leaseMs: 60_000, mode: 'exit' });
+    await owner.next('claimed');
+    expect(await owner.exited, owner.stderr()).toBe(0);
+    const folder = new FileCore({ cacheDir }).location('exit');
+    expect(readdirSync(folder).filter((file) => file.endsWith('.lock'))).toEqual([]);
+  });
+
   it('a SIGKILLed owner on this host is taken over long before its lease', async () => {
     const cacheDir = join(root, 'quick');
     const [key] = newKeys(1) as [string];
