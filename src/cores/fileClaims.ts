@@ -3,9 +3,14 @@ import { lstat, lutimes, mkdir, readdir, rm, rmdir, unlink } from 'node:fs/promi
 import { join, sep } from 'node:path';
 import type { Claim } from './contract.js';
 import { kindOfName, randomToken } from './fileNames.js';
-import { hasOtherOwner, ownerFileName, ownerRecordBytes, reapIfDead } from './fileOwners.js';
+import {
+  hasOtherOwner,
+  ownerFileName,
+  reapIfDead,
+  writeOwner,
+  writeOwnerSync,
+} from './fileOwners.js';
 import type { SyncBudget } from './fileSyncBudget.js';
-import { writeNewFile, writeNewFileSync } from './fileWrite.js';
 
 /** One claim this process holds. */
 interface HeldClaim {
@@ -74,7 +79,7 @@ function makeOwnedLockSync(lockPath: string, ownerPath: string, ownerName: strin
     throw error;
   }
   try {
-    writeNewFileSync(ownerPath, ownerRecordBytes());
+    writeOwnerSync(ownerPath);
   } catch (error) {
     // The folder was reaped (as an empty, expired one) before our file landed: another
     // claimer may hold the key by now.
@@ -106,7 +111,7 @@ async function makeOwnedLock(
     throw error;
   }
   try {
-    await writeNewFile(ownerPath, ownerRecordBytes());
+    await writeOwner(ownerPath);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return 'held';
     await rmdir(lockPath).catch(() => undefined);

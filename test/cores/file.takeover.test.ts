@@ -7,11 +7,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
+  unlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -205,8 +208,14 @@ describe('takeover of dead owners, with real processes', () => {
     const owners = readdirSync(lock);
     expect(owners).toHaveLength(1);
     for (const file of owners) {
-      const record = JSON.parse(readFileSync(join(lock, file), 'utf8')) as { pid: number };
-      writeFileSync(join(lock, file), JSON.stringify({ pid: record.pid, host: 'another-host' }));
+      // The owner record is a link's text (a file's content on Windows); never followed.
+      const path = join(lock, file);
+      const text = lstatSync(path).isSymbolicLink()
+        ? readlinkSync(path)
+        : readFileSync(path, 'utf8');
+      const record = JSON.parse(text) as { pid: number };
+      unlinkSync(path);
+      writeFileSync(path, JSON.stringify({ pid: record.pid, host: 'another-host' }));
     }
     const now = new Date();
     utimesSync(lock, now, now);
