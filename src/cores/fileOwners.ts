@@ -17,7 +17,7 @@ import { writeNewFile, writeNewFileSync } from './fileWrite.js';
  * Who holds a claim, and whether that holder is provably gone.
  *
  * A claim is a lock folder `<key>.lock` (fileClaims.ts) holding exactly one owner file
- * `owner.<token>` (a token of 122 random bits) that records the holder's pid and host:
+ * `owner.<token>` (a token of 128 random bits) that records the holder's pid and host:
  * a symbolic link whose target text is the record (made in one system call, as
  * Mercurial's lock does; never followed, only read with readlink), or on Windows, where
  * links need privileges, a regular file. Readers take either. The owner file is the
