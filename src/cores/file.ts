@@ -154,7 +154,7 @@ export class FileCore implements Core {
     const path = `${state.path}${sep}${key}`;
     // Re-read after winning the claim: the entry is most likely absent, and an lstat says
     // so without the Error a failed open builds. Anything there is read as usual.
-    if (this.claims.holds(`${path}.lock`) && isAbsent(path)) return undefined;
+    if (this.claims.holdsEntry(path) && isAbsent(path)) return undefined;
     let fd: number | undefined;
     try {
       fd = openEntrySync(path);

@@ -165,9 +165,12 @@ export class FileClaims {
     private readonly budget: SyncBudget,
   ) {}
 
-  /** Whether this process holds the claim whose lock folder is `lockPath` (a hint for reads). */
-  holds(lockPath: string): boolean {
-    return this.heldLocks.size > 0 && this.heldLocks.has(lockPath);
+  /**
+   * Whether this process holds the claim on the entry at `entryPath` (a hint for reads).
+   * Asked on every hit: with no claim held it builds no string.
+   */
+  holdsEntry(entryPath: string): boolean {
+    return this.heldLocks.size > 0 && this.heldLocks.has(`${entryPath}.lock`);
   }
 
   /**
