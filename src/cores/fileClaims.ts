@@ -40,14 +40,8 @@ const heldInProcess = new Set<HeldClaim>();
 
 function removeHeldAtExit(): void {
   for (const held of heldInProcess) {
-    if (held.lost) continue;
     held.lost = true;
-    try {
-      fs.unlinkSync(held.ownerPath);
-      fs.rmdirSync(held.lockPath);
-    } catch {
-      // Taken over, cleared, or not empty: not ours any more.
-    }
+    dropOwnedLockSync(held.lockPath, held.ownerPath);
   }
   heldInProcess.clear();
 }
@@ -91,11 +85,29 @@ function makeOwnedLockSync(lockPath: string, ownerPath: string, ownerName: strin
     }
     throw error;
   }
-  if (hasOtherOwner(fs.readdirSync(lockPath), ownerName)) {
+  let files: string[];
+  try {
+    files = fs.readdirSync(lockPath);
+  } catch (error) {
+    // Cleared meanwhile (ENOENT), or unreadable: either way not a claim to keep.
+    dropOwnedLockSync(lockPath, ownerPath);
+    throw error;
+  }
+  if (hasOtherOwner(files, ownerName)) {
     fs.unlinkSync(ownerPath);
     return 'held';
   }
   return 'won';
+}
+
+/** Removes our owner file and then the folder if it is empty; whatever is gone already is fine. */
+function dropOwnedLockSync(lockPath: string, ownerPath: string): void {
+  try {
+    fs.unlinkSync(ownerPath);
+    fs.rmdirSync(lockPath);
+  } catch {
+    // Gone, or not empty (another owner's file): not ours to remove.
+  }
 }
 
 /** {@link makeOwnedLockSync} through the thread pool, for a disk that proved slow. */
@@ -117,7 +129,14 @@ async function makeOwnedLock(
     await rmdir(lockPath).catch(() => undefined);
     throw error;
   }
-  if (hasOtherOwner(await readdir(lockPath), ownerName)) {
+  let files: string[];
+  try {
+    files = await readdir(lockPath);
+  } catch (error) {
+    dropOwnedLockSync(lockPath, ownerPath);
+    throw error;
+  }
+  if (hasOtherOwner(files, ownerName)) {
     await unlink(ownerPath);
     return 'held';
   }
