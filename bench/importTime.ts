@@ -70,10 +70,6 @@ function measure(outDir: string): ScenarioResult {
       name: 'lru-cache alone (first store of a memory core)',
       args: ['-e', "require('lru-cache');"],
     },
-    {
-      name: 'proper-lockfile alone (first file-core claim)',
-      args: ['-e', "require('proper-lockfile');"],
-    },
     { name: 'date-fns, the whole package (for scale)', args: ['-e', "require('date-fns');"] },
   ];
   const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
@@ -121,7 +117,7 @@ function measure(outDir: string): ScenarioResult {
         header: ['process', 'median', 'p90', 'more than empty Node'],
         rows,
         notes: [
-          'cachier loads date-fns by subpath (one function) at import; lru-cache and proper-lockfile load on first use (the first stored value of a memory core, the first file-core claim), so their rows are what that first use adds once.',
+          'cachier loads date-fns by subpath (one function) at import; lru-cache loads on first use (the first stored value of a memory core), so its row is what that first use adds once.',
         ],
       },
     ],

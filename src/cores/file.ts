@@ -1,11 +1,11 @@
-import { closeSync, type Dirent, renameSync } from 'node:fs';
+import { closeSync, type Dirent, lstatSync, renameSync, unlinkSync } from 'node:fs';
 import { lstat, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { CorruptEntryError } from '../errors.js';
 import { shared } from '../processState.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
-import { FileClaims } from './fileClaims.js';
+import { CLAIM_LATER, FileClaims } from './fileClaims.js';
 import { encodeFileEntry } from './fileEntry.js';
 import { checkExistingFolder, prepareFolder, readMarker } from './fileFolders.js';
 import { removeIfDead } from './fileLeftovers.js';
@@ -30,7 +30,8 @@ export interface FileCoreOptions {
   /**
    * How long a claim (lock) lives without renewal: the claim of an owner that died on
    * another machine is taken over after this (one that died on this machine, at once).
-   * Kept alive every quarter of it while the function runs. At least 2000 ms.
+   * Kept alive every quarter of it while the function runs. At least 2000 ms: the lease
+   * is judged by the lock folder's mtime, which some file systems keep to 1–2 seconds.
    * @default 10_000
    * @example new FileCore({ leaseMs: 30_000 })
    */
@@ -59,6 +60,15 @@ export function expandCacheDir(dir: string): string {
     return resolve(homedir(), dir.slice(2));
   }
   return resolve(dir);
+}
+
+/** Whether nothing is at `path` (an lstat that does not throw for a missing file). */
+function isAbsent(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) === undefined;
+  } catch {
+    return false;
+  }
 }
 
 function assertKey(key: string): void {
@@ -96,10 +106,10 @@ interface FolderState {
 /**
  * Stores one file per entry under `cacheDir/<name>/<key>` (key = SHA-256 of the
  * arguments), written to a new temp file and renamed into place, so a reader never sees
- * a partial entry and a hit takes no lock. Claims are `proper-lockfile` lock folders
- * (`<key>.lock`) holding an owner file that records pid and host; the holder refreshes the
- * folder's mtime. Folders are checked before use (SECURITY.md), and only names cachier
- * writes are ever deleted.
+ * a partial entry and a hit takes no lock. Claims are lock folders (`<key>.lock`) holding
+ * an owner file that records pid and host; the folder's mtime is the lease, refreshed by
+ * `renew()` (fileClaims.ts). Folders are checked before use (SECURITY.md), and only names
+ * cachier writes are ever deleted.
  *
  * @example
  * const report = cachier(fetchReport, { backend: new FileCore({ cacheDir: '/var/cache/app' }) });
@@ -142,6 +152,9 @@ export class FileCore implements Core {
     }
     // The folder's path is normalized and the key is 64 hex characters: no join needed.
     const path = `${state.path}${sep}${key}`;
+    // Re-read after winning the claim: the entry is most likely absent, and an lstat says
+    // so without the Error a failed open builds. Anything there is read as usual.
+    if (this.claims.holdsEntry(path) && isAbsent(path)) return undefined;
     let fd: number | undefined;
     try {
       fd = openEntrySync(path);
@@ -161,10 +174,56 @@ export class FileCore implements Core {
     return entry === 'large' ? withTransientRetry(() => readEntry(path)) : entry;
   }
 
-  async set(name: string, key: string, entry: StoredEntry): Promise<void> {
-    assertKey(key);
-    const content = encodeFileEntry(entry.bytes, entry.calculatedAt);
-    const state = this.folder(name);
+  set(name: string, key: string, entry: StoredEntry): Promise<void> {
+    let content: Buffer;
+    let state: FolderState;
+    try {
+      assertKey(key);
+      content = encodeFileEntry(entry.bytes, entry.calculatedAt);
+      state = this.folder(name);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (
+      this.budget.sync &&
+      content.byteLength <= SYNC_WRITE_LIMIT &&
+      this.setFast(state, key, content)
+    ) {
+      return Promise.resolve();
+    }
+    return this.setSlowly(state, key, content);
+  }
+
+  /**
+   * A small entry on a fast disk in one synchronous pass: a new temp file renamed onto
+   * the entry. `false` (and no temp file left) when anything went wrong: the slow path
+   * then does it again and deals with what is in the way, or reports the error.
+   */
+  private setFast(state: FolderState, key: string, content: Buffer): boolean {
+    let temp: string | undefined;
+    try {
+      if (!state.prepared) this.prepare(state);
+      temp = `${state.path}${sep}${tempNameFor(key, hostTag)}`;
+      const target = `${state.path}${sep}${key}`;
+      const written = temp;
+      this.budget.timed(() => {
+        writeNewFileSync(written, content);
+        renameSync(written, target);
+      });
+      return true;
+    } catch {
+      if (temp !== undefined) {
+        try {
+          unlinkSync(temp);
+        } catch {
+          // Never written, or renamed already.
+        }
+      }
+      return false;
+    }
+  }
+
+  private async setSlowly(state: FolderState, key: string, content: Buffer): Promise<void> {
     const target = join(state.path, key);
     const sync = this.budget.sync && content.byteLength <= SYNC_WRITE_LIMIT;
     await this.inFolder(state, async () => {
@@ -180,8 +239,26 @@ export class FileCore implements Core {
     });
   }
 
-  async tryClaim(name: string, key: string): Promise<Claim | undefined> {
-    assertKey(key);
+  tryClaim(name: string, key: string): Promise<Claim | undefined> {
+    try {
+      assertKey(key);
+      const state = this.folder(name);
+      if (!state.prepared) this.prepare(state);
+      // A miss on a fast disk: one synchronous pass and an already settled promise.
+      const claim = this.claims.claimFast(state.path, key);
+      if (claim !== CLAIM_LATER) {
+        this.sweepSoon(state);
+        return Promise.resolve(claim);
+      }
+    } catch (error) {
+      // The folder vanished meanwhile: the slow path prepares it again.
+      if (errorCode(error) !== 'ENOENT') return Promise.reject(error);
+    }
+    return this.tryClaimSlowly(name, key);
+  }
+
+  /** A lock folder is there (its owner is judged first), the disk is slow, or the folder vanished. */
+  private async tryClaimSlowly(name: string, key: string): Promise<Claim | undefined> {
     const state = this.folder(name);
     const claim = await this.inFolder(state, () => this.claims.tryClaim(state.path, key));
     // After the claim: a sweep removing the same dead owner's lock would make it look taken.

@@ -1,32 +1,22 @@
 import * as fs from 'node:fs';
-import { lstat, readdir, rm, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import type * as ProperLockfile from 'proper-lockfile';
+import { lstat, lutimes, mkdir, readdir, rm, rmdir, unlink } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import type { Claim } from './contract.js';
 import { kindOfName, randomToken } from './fileNames.js';
-import { hasOtherOwner, ownerFileName, ownerRecordBytes, reapIfDead } from './fileOwners.js';
+import {
+  hasOtherOwner,
+  ownerFileName,
+  reapIfDead,
+  writeOwner,
+  writeOwnerSync,
+} from './fileOwners.js';
 import type { SyncBudget } from './fileSyncBudget.js';
-import { writeNewFile, writeNewFileSync } from './fileWrite.js';
 
-type Callback = (error: NodeJS.ErrnoException | null, result?: unknown) => void;
-type LockFunction = typeof ProperLockfile.lock;
-
-/**
- * proper-lockfile, loaded on the first claim rather than at import: it pulls in
- * graceful-fs (which patches `fs`) and signal-exit (which hooks the process's signals),
- * work that a program using only the memory or a database core should never pay for.
- */
-let lockFunction: LockFunction | undefined;
-
-async function loadLock(): Promise<LockFunction> {
-  const loaded = (await import('proper-lockfile')) as typeof ProperLockfile & {
-    default?: typeof ProperLockfile;
-  };
-  lockFunction = (loaded.default ?? loaded).lock;
-  return lockFunction;
-}
-
+/** One claim this process holds. */
 interface HeldClaim {
+  readonly lockPath: string;
+  readonly ownerPath: string;
+  /** Released, dropped by clearClaims, or found taken over: never touch its folder again. */
   lost: boolean;
 }
 
@@ -34,20 +24,60 @@ function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
 
-function lockedError(): NodeJS.ErrnoException {
-  return Object.assign(new Error('the claim is held by another owner'), { code: 'ELOCKED' });
+function isGone(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
+
+/**
+ * Claims of this process still held, whichever FileCore took them: an 'exit' listener,
+ * registered only while there are any, removes them synchronously when the process ends
+ * normally (`process.exit()` or an empty event loop), so the next process need not judge
+ * a dead owner. A process killed by a signal leaves its claims to that judgement (its pid
+ * is gone: taken over at once on this machine, after the lease elsewhere).
+ */
+const heldInProcess = new Set<HeldClaim>();
+
+function removeHeldAtExit(): void {
+  for (const held of heldInProcess) {
+    held.lost = true;
+    dropOwnedLockSync(held.lockPath, held.ownerPath);
+  }
+  heldInProcess.clear();
+}
+
+function holdUntilExit(held: HeldClaim): void {
+  if (heldInProcess.size === 0) process.on('exit', removeHeldAtExit);
+  heldInProcess.add(held);
+}
+
+function stopHoldingUntilExit(held: HeldClaim): void {
+  if (heldInProcess.delete(held) && heldInProcess.size === 0) {
+    process.off('exit', removeHeldAtExit);
+  }
+}
+
+/** What one attempt to make the lock found: won, lost to another owner, or a lock already there. */
+type LockAttempt = 'won' | 'held' | 'exists';
 
 /**
  * Makes the lock folder and, in the same step, this claimer's owner file in it: the
  * claimer wins only if no other owner file is there afterwards (see fileOwners.ts).
+ * Throws ENOENT when the function folder is gone.
  */
-function makeOwnedLockSync(lockPath: string, ownerPath: string): void {
-  fs.mkdirSync(lockPath, { mode: 0o700 });
+function makeOwnedLockSync(lockPath: string, ownerPath: string, ownerName: string): LockAttempt {
   try {
-    writeNewFileSync(ownerPath, ownerRecordBytes());
+    fs.mkdirSync(lockPath, { mode: 0o700 });
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') throw lockedError();
+    if (errorCode(error) === 'EEXIST') return 'exists';
+    throw error;
+  }
+  try {
+    writeOwnerSync(ownerPath);
+  } catch (error) {
+    // The folder was reaped (as an empty, expired one) before our file landed: another
+    // claimer may hold the key by now.
+    if (errorCode(error) === 'ENOENT') return 'held';
     try {
       fs.rmdirSync(lockPath);
     } catch {
@@ -55,32 +85,89 @@ function makeOwnedLockSync(lockPath: string, ownerPath: string): void {
     }
     throw error;
   }
-  if (hasOtherOwner(fs.readdirSync(lockPath), ownerPath.slice(lockPath.length + 1))) {
+  let files: string[];
+  try {
+    files = fs.readdirSync(lockPath);
+  } catch (error) {
+    // Cleared meanwhile (ENOENT), or unreadable: either way not a claim to keep.
+    dropOwnedLockSync(lockPath, ownerPath);
+    throw error;
+  }
+  if (hasOtherOwner(files, ownerName)) {
     fs.unlinkSync(ownerPath);
-    throw lockedError();
+    return 'held';
+  }
+  return 'won';
+}
+
+/** Removes our owner file and then the folder if it is empty; whatever is gone already is fine. */
+function dropOwnedLockSync(lockPath: string, ownerPath: string): void {
+  try {
+    fs.unlinkSync(ownerPath);
+    fs.rmdirSync(lockPath);
+  } catch {
+    // Gone, or not empty (another owner's file): not ours to remove.
   }
 }
 
-async function makeOwnedLock(lockPath: string, ownerPath: string): Promise<void> {
-  await fs.promises.mkdir(lockPath, { mode: 0o700 });
+/** {@link makeOwnedLockSync} through the thread pool, for a disk that proved slow. */
+async function makeOwnedLock(
+  lockPath: string,
+  ownerPath: string,
+  ownerName: string,
+): Promise<LockAttempt> {
   try {
-    await writeNewFile(ownerPath, ownerRecordBytes());
+    await mkdir(lockPath, { mode: 0o700 });
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') throw lockedError();
-    await fs.promises.rmdir(lockPath).catch(() => undefined);
+    if (errorCode(error) === 'EEXIST') return 'exists';
     throw error;
   }
-  if (hasOtherOwner(await readdir(lockPath), ownerPath.slice(lockPath.length + 1))) {
-    await unlink(ownerPath);
-    throw lockedError();
+  try {
+    await writeOwner(ownerPath);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return 'held';
+    await rmdir(lockPath).catch(() => undefined);
+    throw error;
   }
+  let files: string[];
+  try {
+    files = await readdir(lockPath);
+  } catch (error) {
+    dropOwnedLockSync(lockPath, ownerPath);
+    throw error;
+  }
+  if (hasOtherOwner(files, ownerName)) {
+    await unlink(ownerPath);
+    return 'held';
+  }
+  return 'won';
+}
+
+/** {@link FileClaims.claimFast}'s answer when the claim needs asynchronous work first. */
+export const CLAIM_LATER = Symbol('claim later');
+
+async function removeOwnedLock(held: HeldClaim): Promise<void> {
+  await unlink(held.ownerPath);
+  await rmdir(held.lockPath);
 }
 
 /**
- * The file core's claims: a `proper-lockfile` lock folder `<key>.lock` per claimed key,
- * holding the claimer's owner file (pid, host, random token). proper-lockfile makes the
- * folder and keeps it fresh (mtime refresh every quarter lease, loss detection); the owner
- * file fences takeovers so that exactly one taker wins (fileOwners.ts).
+ * Our owner file gone: the claim was cleared or taken over, and the folder is not ours.
+ * The folder gone or not empty: a new owner made it meanwhile; it is theirs.
+ */
+function ignoreNotOurs(error: unknown): void {
+  const code = errorCode(error);
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') return;
+  throw error;
+}
+
+/**
+ * The file core's claims: a lock folder `<key>.lock` per claimed key, holding the
+ * claimer's owner file (pid, host, random token). The lease is the folder's mtime:
+ * `renew()` refreshes it after checking that the owner file is still ours, and a folder
+ * not refreshed for a lease is taken over; the owner file fences takeovers so that
+ * exactly one taker wins (fileOwners.ts). Taking a free key is one synchronous pass
+ * (lstat, mkdir, owner file, fencing readdir) while the disk proves fast.
  *
  * @example
  * const claims = new FileClaims(10_000, new SyncBudget());
@@ -89,91 +176,60 @@ async function makeOwnedLock(lockPath: string, ownerPath: string): Promise<void>
 export class FileClaims {
   /** This process's claims per function folder, so clearing them marks them lost. */
   private readonly held = new Map<string, Set<HeldClaim>>();
-  /** What every claim's `fs` inherits (see keepProbedPrecision). */
-  private readonly sharedLockFs: typeof fs = Object.create(fs);
+  /** The lock folders of the claims held, so a read of a key we are calculating can look first. */
+  private readonly heldLocks = new Set<string>();
 
   constructor(
     private readonly leaseMs: number,
     private readonly budget: SyncBudget,
   ) {}
 
-  /** Takes the key's claim in `folder` unless a live owner holds it. */
+  /**
+   * Whether this process holds the claim on the entry at `entryPath` (a hint for reads).
+   * Asked on every hit: with no claim held it builds no string.
+   */
+  holdsEntry(entryPath: string): boolean {
+    return this.heldLocks.size > 0 && this.heldLocks.has(`${entryPath}.lock`);
+  }
+
+  /**
+   * The common case in one synchronous pass, while the disk is fast: no lock folder is
+   * there, so make it with our owner file and check the fence. {@link CLAIM_LATER} when
+   * a lock folder is there (its owner must be judged first) or the disk is slow: then
+   * call {@link tryClaim}. Throws ENOENT when the function folder is gone.
+   */
+  claimFast(folder: string, key: string): Claim | undefined | typeof CLAIM_LATER {
+    if (!this.budget.sync) return CLAIM_LATER;
+    // The folder is normalized and the key is 64 hex characters: no join needed.
+    const lockPath = `${folder}${sep}${key}.lock`;
+    const ownerName = ownerFileName(randomToken());
+    const ownerPath = `${lockPath}${sep}${ownerName}`;
+    const attempt = this.budget.timed(() => makeOwnedLockSync(lockPath, ownerPath, ownerName));
+    if (attempt === 'exists') return CLAIM_LATER;
+    return attempt === 'won' ? this.won(folder, lockPath, ownerPath) : undefined;
+  }
+
+  /** Takes the key's claim in `folder` unless a live owner holds it (a dead owner's is taken over). */
   async tryClaim(folder: string, key: string): Promise<Claim | undefined> {
-    const lockPath = join(folder, `${key}.lock`);
-    // The common miss finds no lock: one synchronous lstat instead of a thread-pool trip.
-    const existing = fs.lstatSync(lockPath, { throwIfNoEntry: false });
-    if (existing && (await reapIfDead(lockPath, this.leaseMs)) === 'held') return undefined;
-    const ownerPath = join(lockPath, ownerFileName(randomToken()));
-    const held: HeldClaim = { lost: false };
-    const lock = lockFunction ?? (await loadLock());
-    const lockFs = this.lockFs(lockPath, ownerPath);
-    let release: () => Promise<void>;
-    try {
-      // The `file` argument is only proper-lockfile's bookkeeping key: one per claim, so
-      // a claim of this process that was lost never releases a newer claim's record.
-      release = await lock(ownerPath, {
-        lockfilePath: lockPath,
-        stale: this.leaseMs,
-        update: this.leaseMs / 4,
-        retries: 0,
-        realpath: false,
-        fs: lockFs,
-        // The default throws from a timer and kills the process; a lost lock only means
-        // another owner may calculate too, and renew() reports it.
-        onCompromised: () => {
-          held.lost = true;
-        },
-      });
-    } catch (error) {
-      const code = errorCode(error);
-      // ENOTEMPTY: proper-lockfile found the folder stale but it still has an owner file.
-      if (code === 'ELOCKED' || code === 'EEXIST' || code === 'ENOTEMPTY') return undefined;
-      throw error;
+    const lockPath = `${folder}${sep}${key}.lock`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const ownerName = ownerFileName(randomToken());
+      const ownerPath = `${lockPath}${sep}${ownerName}`;
+      const made = this.budget.sync
+        ? this.budget.timed(() => makeOwnedLockSync(lockPath, ownerPath, ownerName))
+        : await makeOwnedLock(lockPath, ownerPath, ownerName);
+      if (made === 'won') return this.won(folder, lockPath, ownerPath);
+      if (made === 'held') return undefined;
+      // A lock folder is there: take it over if its owner is provably gone, then try once more.
+      if (attempt === 0 && (await reapIfDead(lockPath, this.leaseMs)) === 'held') return undefined;
     }
-    this.keepProbedPrecision(lockFs);
-    this.remember(folder, held);
-    return {
-      // proper-lockfile keeps the lease itself (it refreshes the folder's mtime every
-      // quarter lease and would take a refresh of ours for a takeover): renew checks.
-      renew: async () => {
-        if (held.lost) return false;
-        try {
-          await lstat(ownerPath);
-          return true;
-        } catch (error) {
-          if (errorCode(error) !== 'ENOENT' && errorCode(error) !== 'ENOTDIR') throw error;
-          held.lost = true;
-          return false;
-        }
-      },
-      release: async () => {
-        this.forget(folder, held);
-        if (held.lost) return;
-        held.lost = true;
-        try {
-          if (this.budget.sync) this.budget.timed(() => fs.unlinkSync(ownerPath));
-          else await unlink(ownerPath);
-        } catch (error) {
-          // Gone: the claim was cleared or taken over; the folder is not ours to remove.
-          if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return;
-          throw error;
-        }
-        try {
-          await release();
-        } catch (error) {
-          const code = errorCode(error);
-          if (!['ERELEASED', 'ENOTACQUIRED', 'ENOENT', 'ENOTEMPTY'].includes(code ?? '')) {
-            throw error;
-          }
-        }
-      },
-    };
+    return undefined;
   }
 
   /** Drops every claim in `folder`, held here or elsewhere, never following a symlink. */
   async clear(folder: string, files: readonly string[]): Promise<void> {
     // Our own running claims must not later remove a newer owner's lock on release.
-    for (const held of this.held.get(folder) ?? []) held.lost = true;
+    for (const held of this.held.get(folder) ?? []) this.lose(held);
     this.held.delete(folder);
     for (const file of files) {
       if (kindOfName(file) !== 'lock') continue;
@@ -182,6 +238,71 @@ export class FileClaims {
       if (info?.isDirectory()) await rm(path, { recursive: true, force: true });
       else if (info) await unlink(path).catch(() => undefined);
     }
+  }
+
+  private won(folder: string, lockPath: string, ownerPath: string): Claim {
+    const held: HeldClaim = { lockPath, ownerPath, lost: false };
+    this.remember(folder, held);
+    this.heldLocks.add(lockPath);
+    holdUntilExit(held);
+    return {
+      renew: () => this.renew(held),
+      release: () => this.release(folder, held),
+    };
+  }
+
+  /**
+   * Refreshes the lock folder's mtime (the lease), then checks that our owner file is
+   * still in it: gone means the claim was cleared or taken over after its lease lapsed.
+   * A refresh that lands on a newer owner's folder only makes a live claim look fresher.
+   */
+  private async renew(held: HeldClaim): Promise<boolean> {
+    if (held.lost) return false;
+    const now = Date.now() / 1000;
+    try {
+      if (this.budget.sync) {
+        this.budget.timed(() => {
+          fs.lutimesSync(held.lockPath, now, now);
+          fs.lstatSync(held.ownerPath);
+        });
+      } else {
+        await lutimes(held.lockPath, now, now);
+        await lstat(held.ownerPath);
+      }
+      return true;
+    } catch (error) {
+      if (!isGone(error)) throw error;
+      this.lose(held);
+      return false;
+    }
+  }
+
+  /** Removes our owner file, then the folder if it is still empty; a lost claim is left alone. */
+  private release(folder: string, held: HeldClaim): Promise<void> {
+    this.forget(folder, held);
+    if (held.lost) return Promise.resolve();
+    this.lose(held);
+    if (!this.budget.sync) return removeOwnedLock(held).catch(ignoreNotOurs);
+    try {
+      this.budget.timed(() => {
+        fs.unlinkSync(held.ownerPath);
+        fs.rmdirSync(held.lockPath);
+      });
+    } catch (error) {
+      try {
+        ignoreNotOurs(error);
+      } catch (failure) {
+        return Promise.reject(failure);
+      }
+    }
+    return Promise.resolve();
+  }
+
+  /** Marks a claim lost: nothing of it is touched again, not even at exit. */
+  private lose(held: HeldClaim): void {
+    held.lost = true;
+    this.heldLocks.delete(held.lockPath);
+    stopHoldingUntilExit(held);
   }
 
   private remember(folder: string, held: HeldClaim): void {
@@ -197,45 +318,5 @@ export class FileClaims {
     const claims = this.held.get(folder);
     claims?.delete(held);
     if (claims?.size === 0) this.held.delete(folder);
-  }
-
-  /**
-   * proper-lockfile probes the file system's mtime precision on the first lock of an `fs`
-   * object and keeps the answer on it under a symbol: kept on the object every claim's
-   * `fs` inherits from, later claims skip the probe's extra `utimes`.
-   */
-  private keepProbedPrecision(claimFs: object): void {
-    for (const symbol of Object.getOwnPropertySymbols(claimFs)) {
-      if (Object.getOwnPropertySymbols(this.sharedLockFs).includes(symbol)) continue;
-      const descriptor = Object.getOwnPropertyDescriptor(claimFs, symbol);
-      if (descriptor) Object.defineProperty(this.sharedLockFs, symbol, descriptor);
-    }
-  }
-
-  /** The `fs` proper-lockfile uses for one claim: its mkdir also writes the owner file. */
-  private lockFs(lockPath: string, ownerPath: string): typeof fs {
-    const exitRemove = (path: string) => {
-      // proper-lockfile's exit handler: our owner file first, or the folder is not empty.
-      if (path === lockPath) fs.rmSync(ownerPath, { force: true });
-      fs.rmdirSync(path);
-    };
-    if (!this.budget.sync) {
-      return Object.assign(Object.create(this.sharedLockFs), {
-        mkdir: (path: string, callback: Callback) => {
-          makeOwnedLock(path, ownerPath).then(() => callback(null), callback);
-        },
-        rmdirSync: exitRemove,
-      });
-    }
-    const { budget } = this;
-    // Per claim, but cheap: only these differ from `fs` itself.
-    return Object.assign(Object.create(this.sharedLockFs), {
-      mkdir: budget.deferred((path: string) => makeOwnedLockSync(path, ownerPath)),
-      stat: budget.deferred(fs.statSync),
-      utimes: budget.deferred(fs.utimesSync),
-      rmdir: budget.deferred(fs.rmdirSync),
-      realpath: budget.deferred(fs.realpathSync),
-      rmdirSync: exitRemove,
-    });
   }
 }

@@ -1,20 +1,32 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync } from 'node:fs';
-import { lstat, readdir, rmdir, unlink } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  symlinkSync,
+} from 'node:fs';
+import { lstat, readdir, rmdir, symlink, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { writeNewFile, writeNewFileSync } from './fileWrite.js';
 
 /**
  * Who holds a claim, and whether that holder is provably gone.
  *
- * A claim is proper-lockfile's lock folder `<key>.lock` holding exactly one owner file
- * `owner.<token>` (a token of 122 random bits) that records the holder's pid and host. The
- * owner file is the fencing token:
- * - it is created inside the freshly made lock folder, with O_EXCL, and the claimer wins
+ * A claim is a lock folder `<key>.lock` (fileClaims.ts) holding exactly one owner file
+ * `owner.<token>` (a token of 128 random bits) that records the holder's pid and host:
+ * a symbolic link whose target text is the record (made in one system call, as
+ * Mercurial's lock does; never followed, only read with readlink), or on Windows, where
+ * links need privileges, a regular file. Readers take either. The owner file is the
+ * fencing token:
+ * - it is created inside the freshly made lock folder, exclusively, and the claimer wins
  *   only if no other owner file is there right after (so two claimers can never both win
  *   one lock folder, even if an empty folder was swapped under them);
- * - a non-empty folder cannot be removed with `rmdir`, so proper-lockfile's own
- *   (non-atomic) stale takeover cannot remove a held claim;
+ * - a non-empty folder cannot be removed with `rmdir`, so a taker that judged an empty
+ *   (0.1.0 or half-made) folder expired cannot remove a held claim made since;
  * - a dead holder's claim is taken over by unlinking its owner file by name: that name
  *   exists in exactly one lock folder, so exactly one taker succeeds, and only that taker
  *   removes the folder.
@@ -53,9 +65,26 @@ export function ownerFileName(token: string): string {
   return `${OWNER_PREFIX}${token}`;
 }
 
-/** The owner file's content for this process. */
-export function ownerRecordBytes(): Buffer {
-  return Buffer.from(JSON.stringify({ pid: process.pid, host: hostId }));
+/** Links hold the record in one system call; Windows needs privileges to make them. */
+const OWNER_AS_LINK = process.platform !== 'win32';
+/** This process's record: its pid and host do not change while it runs. */
+let ownRecord: string | undefined;
+
+function ownerRecordText(): string {
+  ownRecord ??= JSON.stringify({ pid: process.pid, host: hostId });
+  return ownRecord;
+}
+
+/** Creates this process's owner file at `path`, which must not exist; never follows a link. */
+export function writeOwnerSync(path: string): void {
+  if (OWNER_AS_LINK) symlinkSync(ownerRecordText(), path);
+  else writeNewFileSync(path, Buffer.from(ownerRecordText()));
+}
+
+/** {@link writeOwnerSync} through the thread pool. */
+export async function writeOwner(path: string): Promise<void> {
+  if (OWNER_AS_LINK) await symlink(ownerRecordText(), path);
+  else await writeNewFile(path, Buffer.from(ownerRecordText()));
 }
 
 /** Whether a process of this machine is gone (`kill(pid, 0)` says ESRCH). */
@@ -76,8 +105,29 @@ export function isWriterGone(pid: number, tag: string): boolean {
   return tag === hostTag && isProcessGone(pid);
 }
 
-/** Reads an owner file without following links or blocking; `undefined` when unreadable. */
+/** Reads an owner file (a link's text, or a file's content) without following links or blocking; `undefined` when unreadable. */
 export function readOwnerSync(path: string): OwnerRecord | undefined {
+  let text: string;
+  try {
+    text = readlinkSync(path);
+  } catch {
+    // Not a link: a regular owner file (Windows, or written by hand).
+    return readOwnerFileSync(path);
+  }
+  return parseOwner(text);
+}
+
+function parseOwner(text: string): OwnerRecord | undefined {
+  try {
+    const parsed = JSON.parse(text) as Partial<OwnerRecord> | null;
+    if (typeof parsed?.pid !== 'number' || typeof parsed.host !== 'string') return undefined;
+    return { pid: parsed.pid, host: parsed.host };
+  } catch {
+    return undefined;
+  }
+}
+
+function readOwnerFileSync(path: string): OwnerRecord | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -88,9 +138,7 @@ export function readOwnerSync(path: string): OwnerRecord | undefined {
     if (!fstatSync(fd).isFile()) return undefined;
     const buffer = Buffer.alloc(MAX_OWNER_BYTES);
     const length = readSync(fd, buffer, 0, MAX_OWNER_BYTES, 0);
-    const parsed = JSON.parse(buffer.subarray(0, length).toString('utf8')) as Partial<OwnerRecord>;
-    if (typeof parsed.pid !== 'number' || typeof parsed.host !== 'string') return undefined;
-    return { pid: parsed.pid, host: parsed.host };
+    return parseOwner(buffer.subarray(0, length).toString('utf8'));
   } catch {
     return undefined;
   } finally {

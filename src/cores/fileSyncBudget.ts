@@ -1,6 +1,6 @@
 /**
  * When this core's synchronous file-system calls average more than this (ms), its writes
- * and locks move to the thread pool for good: on a slow or network disk creating a file
+ * and claims move to the thread pool for good: on a slow or network disk creating a file
  * can take milliseconds, and the event loop must not wait for that.
  */
 const SLOW_SYNC_MS = 0.5;
@@ -12,10 +12,8 @@ const SLOW_SYNC_MS = 0.5;
 const SYNC_COST_WEIGHT = 1 / 32;
 const SYNC_COST_CLIP_MS = 2;
 
-type Callback = (error: NodeJS.ErrnoException | null, result?: unknown) => void;
-
 /**
- * Whether the file core's small writes and lock operations run synchronously: they do
+ * Whether the file core's small writes and claim operations run synchronously: they do
  * while the disk proves fast (microseconds on a local disk, where a thread-pool round
  * trip costs more than the call), and stop for good once it proves slow.
  *
@@ -38,25 +36,6 @@ export class SyncBudget {
     } finally {
       this.note(performance.now() - started);
     }
-  }
-
-  /**
-   * A callback-style function (for libraries such as proper-lockfile) that runs `call`
-   * synchronously, accounts for it, and still calls back on a later tick, so the caller
-   * sees asynchronous behaviour.
-   */
-  deferred(call: (...args: never[]) => unknown): (...args: unknown[]) => void {
-    return (...args: unknown[]) => {
-      const callback = args.pop() as Callback;
-      let result: unknown;
-      let failure: NodeJS.ErrnoException | null = null;
-      try {
-        result = this.timed(() => call(...(args as never[])));
-      } catch (error) {
-        failure = error as NodeJS.ErrnoException;
-      }
-      process.nextTick(callback, failure, result);
-    };
   }
 
   private note(ms: number): void {

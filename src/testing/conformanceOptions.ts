@@ -89,9 +89,9 @@ export interface CoreConformanceOptions<C extends AnyCore = AnyCore> {
    */
   minLeaseMs?: number | undefined;
   /**
-   * The core keeps each claim alive itself for as long as the owning process lives (as
-   * the file core's lock does: proper-lockfile refreshes it from a timer), so a claim is
-   * taken over only once its owner is gone, never just because `renew` was not called.
+   * The core keeps each claim alive itself for as long as the owning process lives (say,
+   * a lock that a locking library refreshes from its own timer), so a claim is taken
+   * over only once its owner is gone, never just because `renew` was not called.
    * The kit cannot end an owner's process, so instead of the takeover test it checks that
    * a claim left unrenewed past its lease is still held (and its `renew()` still says
    * `true`); renewal, and loss reported after `clearClaims`, are checked as for any core.

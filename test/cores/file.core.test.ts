@@ -277,6 +277,53 @@ describe('claims', () => {
     await claim?.release();
   });
 
+  it('renew refreshes the lock folder’s mtime, so a renewed claim is not taken over', async () => {
+    const core = new FileCore({ cacheDir: freshDir(), leaseMs: 2000 });
+    const key = newKey();
+    const claim = await core.tryClaim('fn', key);
+    const lock = join(core.location('fn'), `${key}.lock`);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    expect(await claim?.renew()).toBe(true);
+    expect(statSync(lock).mtimeMs).toBeGreaterThan(old.getTime() + 30_000);
+    expect(await new FileCore({ cacheDir: core.cacheDir }).tryClaim('fn', key)).toBeUndefined();
+    await claim?.release();
+  });
+
+  it('a claim taken over after its lease lapsed renews false and its release spares the taker', async () => {
+    const core = new FileCore({ cacheDir: freshDir(), leaseMs: 2000 });
+    const key = newKey();
+    const lapsed = await core.tryClaim('fn', key);
+    const lock = join(core.location('fn'), `${key}.lock`);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    const taker = await new FileCore({ cacheDir: core.cacheDir, leaseMs: 2000 }).tryClaim(
+      'fn',
+      key,
+    );
+    expect(taker).toBeDefined();
+    expect(await lapsed?.renew()).toBe(false);
+    await lapsed?.release();
+    expect(readdirSync(lock)).toHaveLength(1);
+    expect(await taker?.renew()).toBe(true);
+    await taker?.release();
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('listens for the process’s exit only while it holds claims', async () => {
+    const core = new FileCore({ cacheDir: freshDir() });
+    const before = process.listenerCount('exit');
+    const first = await core.tryClaim('fn', newKey());
+    const second = await core.tryClaim('fn', newKey());
+    expect(process.listenerCount('exit')).toBe(before + 1);
+    await first?.release();
+    expect(process.listenerCount('exit')).toBe(before + 1);
+    await core.clearClaims('fn');
+    expect(process.listenerCount('exit')).toBe(before);
+    await second?.release();
+    expect(process.listenerCount('exit')).toBe(before);
+  });
+
   it.skipIf(isWindows)('makes lock folders 0700 and entries 0600 whatever the umask', async () => {
     const previous = process.umask(0);
     try {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 
-const intrude = { enabled: false };
+const intrude = { enabled: false, failReaddir: false };
 
 vi.mock('node:fs', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:fs')>();
@@ -21,7 +21,18 @@ vi.mock('node:fs', async (importOriginal) => {
     }
     return result;
   };
-  return { ...actual, default: { ...actual, mkdirSync }, mkdirSync };
+  const readdirSync = (path: string, options?: unknown) => {
+    if (intrude.failReaddir && String(path).endsWith('.lock')) {
+      throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+    }
+    return actual.readdirSync(path, options as never);
+  };
+  return {
+    ...actual,
+    default: { ...actual, mkdirSync, readdirSync },
+    mkdirSync,
+    readdirSync,
+  };
 });
 
 const { FileCore } = await import('../../src/cores/file.js');
@@ -43,5 +54,21 @@ describe('claim fence', () => {
     expect(claim).toBeUndefined();
     // Its own owner file is gone again; the other claimer's stays, so the folder is held.
     expect(readdirSync(join(core.location('fn'), `${key}.lock`))).toEqual(['owner.intruder']);
+  });
+
+  it('a claimer that cannot check the lock folder it made removes it again and reports the failure', async () => {
+    const core = new FileCore({ cacheDir: join(root, 'unreadable') });
+    const key = randomBytes(32).toString('hex');
+    await core.set('fn', randomBytes(32).toString('hex'), {
+      bytes: new Uint8Array(1),
+      calculatedAt: 1,
+    });
+    intrude.failReaddir = true;
+    await expect(core.tryClaim('fn', key)).rejects.toMatchObject({ code: 'EACCES' });
+    intrude.failReaddir = false;
+    expect(readdirSync(core.location('fn')).filter((file) => file.endsWith('.lock'))).toEqual([]);
+    const claim = await core.tryClaim('fn', key);
+    expect(claim).toBeDefined();
+    await claim?.release();
   });
 });

@@ -12,9 +12,8 @@ coreConformance({
   test: it,
   makeCore: ({ leaseMs }) => new FileCore({ cacheDir, ...(leaseMs ? { leaseMs } : {}) }),
   minLeaseMs: 2000,
-  // proper-lockfile refreshes the lock while this process lives; takeover after the
-  // owner's death is tested with killed child processes in file.takeover.test.ts.
-  renewsItself: true,
+  // Claims are renewed by their holder (cachier's algorithm) like every core's; takeover
+  // of a dead owner on this machine before its lease is tested in file.takeover.test.ts.
   sharedStore: true,
   subscribe: true,
   names: true,

@@ -7,11 +7,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
+  unlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -164,6 +167,16 @@ describe('takeover of dead owners, with real processes', () => {
     expect(counts.size).toBe(100);
   });
 
+  it('a process that exits while holding claims removes their lock folders', async () => {
+    const cacheDir = join(root, 'exit');
+    const keys = newKeys(3);
+    const owner = start({ cacheDir, name: 'exit', keys, leaseMs: 60_000, mode: 'exit' });
+    await owner.next('claimed');
+    expect(await owner.exited, owner.stderr()).toBe(0);
+    const folder = new FileCore({ cacheDir }).location('exit');
+    expect(readdirSync(folder).filter((file) => file.endsWith('.lock'))).toEqual([]);
+  });
+
   it('a SIGKILLed owner on this host is taken over long before its lease', async () => {
     const cacheDir = join(root, 'quick');
     const [key] = newKeys(1) as [string];
@@ -195,8 +208,14 @@ describe('takeover of dead owners, with real processes', () => {
     const owners = readdirSync(lock);
     expect(owners).toHaveLength(1);
     for (const file of owners) {
-      const record = JSON.parse(readFileSync(join(lock, file), 'utf8')) as { pid: number };
-      writeFileSync(join(lock, file), JSON.stringify({ pid: record.pid, host: 'another-host' }));
+      // The owner record is a link's text (a file's content on Windows); never followed.
+      const path = join(lock, file);
+      const text = lstatSync(path).isSymbolicLink()
+        ? readlinkSync(path)
+        : readFileSync(path, 'utf8');
+      const record = JSON.parse(text) as { pid: number };
+      unlinkSync(path);
+      writeFileSync(path, JSON.stringify({ pid: record.pid, host: 'another-host' }));
     }
     const now = new Date();
     utimesSync(lock, now, now);

@@ -106,7 +106,7 @@ function counted<A extends unknown[], R>(
 }
 
 describe('FileCore options', () => {
-  it('rejects a lease below what proper-lockfile can honour, and an empty cacheDir', () => {
+  it('rejects a lease below what file mtimes can time, and an empty cacheDir', () => {
     expect(() => new FileCore({ leaseMs: 1000 })).toThrow(/leaseMs must be a number >= 2000/);
     expect(() => new FileCore({ leaseMs: Number.NaN })).toThrow(TypeError);
     expect(() => new FileCore({ cacheDir: '' })).toThrow(/cacheDir must be a non-empty string/);

@@ -4,6 +4,8 @@
  *
  * - `hold`: claims every key, prints `{"event":"claimed"}`, then stays alive (keeping the
  *   claims fresh) until the parent kills it.
+ * - `exit`: claims every key, prints `{"event":"claimed"}`, then ends with `process.exit()`
+ *   while still holding them.
  * - `race`: prints `{"event":"ready"}`, waits for a line on stdin, then for each key in
  *   order does what the call algorithm does on a miss: read; if absent, try to claim; on
  *   a won claim read again and, if still absent, "calculate" (append `<pid> <key>` to the
@@ -17,7 +19,7 @@ import { sleep } from '../support/time.js';
 
 /** What the child is asked to do. */
 export interface FileClaimRequest {
-  mode: 'hold' | 'race';
+  mode: 'hold' | 'exit' | 'race';
   cacheDir: string;
   name: string;
   keys: string[];
@@ -40,6 +42,7 @@ async function hold(): Promise<void> {
     if (!claim) throw new Error(`could not claim ${key}`);
   }
   say({ event: 'claimed' });
+  if (request.mode === 'exit') process.exit(0);
   setInterval(() => undefined, 60_000);
 }
 
@@ -76,7 +79,7 @@ async function race(): Promise<void> {
   say({ event: 'done' });
 }
 
-(request.mode === 'hold' ? hold() : race()).catch((error: unknown) => {
+(request.mode === 'race' ? race() : hold()).catch((error: unknown) => {
   process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
   process.exitCode = 1;
 });
