@@ -4,7 +4,6 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
-  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -37,7 +36,6 @@ const root = mkdtempSync(join(tmpdir(), 'cachier-file-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const isWindows = process.platform === 'win32';
-const isRoot = process.getuid?.() === 0;
 
 /** The process's folder watchers, which every FileCore shares. */
 const folderWatchers = () => shared('folderWatchers', () => new FolderWatchers());
@@ -381,20 +379,7 @@ describe('an unusable store never breaks the call', () => {
     await expectWorksWithoutCache(join(file, 'nested', 'cache'));
   });
 
-  it.skipIf(isRoot || isWindows)(
-    // root ignores permission bits, and Windows has no POSIX modes.
-    'a cacheDir without permission',
-    async () => {
-      const cacheDir = freshDir();
-      mkdirSync(cacheDir);
-      chmodSync(cacheDir, 0o000);
-      try {
-        await expectWorksWithoutCache(cacheDir);
-      } finally {
-        chmodSync(cacheDir, 0o700);
-      }
-    },
-  );
+  // A cacheDir without permission: test/cores/file.permissions.test.ts (runs as root too).
 
   it('a result that cannot be serialized is returned, not stored, with one warning', async () => {
     const core = new FileCore({ cacheDir: freshDir() });
