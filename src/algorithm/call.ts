@@ -229,7 +229,9 @@ export class CallAlgorithm {
     signal?: AbortSignal,
   ): Promise<unknown> {
     const base = this.live.current();
-    const report = this.reporterFor(options.verboseCache || base.verbose, base.metrics);
+    const verbose = options.verboseCache || base.verbose;
+    const started = base.metrics ? performance.now() : 0;
+    const report = this.reporterFor(verbose, base.metrics, started);
     const name = this.settings.name;
     if (options.ignoreCache || !isCachingEnabled()) {
       report?.({
@@ -255,14 +257,16 @@ export class CallAlgorithm {
     if (isPromiseLike(read)) {
       return read.then((entry) => this.decide({ self, args, key, policy, report }, entry, signal));
     }
-    // The common hit of a value core with nobody listening: what decide() would do, minus
-    // the call state and the event it need not build.
+    // The common hit of a value core with nobody listening (or only the metrics recorder):
+    // what decide() would do, minus the call state and the event it need not build.
+    const onlyMetrics = report !== undefined && !verbose && this.settings.onEvent === undefined;
     if (
-      report === undefined &&
       read !== undefined &&
+      (report === undefined || onlyMetrics) &&
       (read.value != null || policy.allowNone) &&
       (this.neverStale(policy) || !isStale(read.calculatedAt, this.settings.clock.now(), policy))
     ) {
+      if (onlyMetrics) this.recorder?.hitSince(started);
       return read.settled ?? Promise.resolve(read.value);
     }
     return this.decide({ self, args, key, policy, report }, read, signal);
@@ -292,13 +296,13 @@ export class CallAlgorithm {
     this.recorder?.reset();
   }
 
-  private reporterFor(verbose: boolean, metrics: boolean): Report {
+  private reporterFor(verbose: boolean, metrics: boolean, started: number): Report {
     const listener = this.settings.onEvent;
     if (!verbose && !listener && !metrics) return undefined;
     let track: ((event: CachierEvent) => void) | undefined;
     if (metrics) {
       this.recorder ??= new MetricsRecorder(this.settings.name, this.settings.core.kind);
-      track = this.recorder.track();
+      track = this.recorder.track(started);
       if (!verbose && !listener) return track;
     }
     const rawKeys = this.rawKeys;

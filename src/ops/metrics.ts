@@ -140,9 +140,8 @@ export class MetricsRecorder {
     if (register) recorders.add(new WeakRef(this));
   }
 
-  /** A listener for one call's events; it times the call from now. */
-  track(): (event: CachierEvent) => void {
-    const started = performance.now();
+  /** A listener for one call's events; it times the call from `started` (`performance.now()`). */
+  track(started = performance.now()): (event: CachierEvent) => void {
     let calculating = 0;
     let waiting = 0;
     return (event) => {
@@ -219,8 +218,18 @@ export class MetricsRecorder {
     this.wait.reset();
   }
 
+  /**
+   * Counts and times a hit that a value core served synchronously while this recorder is
+   * the call's only listener: the call algorithm skips the event it would build for it.
+   */
+  hitSince(started: number): void {
+    this.counts.hits++;
+    this.sample('hit', this.hit, performance.now() - started);
+  }
+
   private sample(kind: 'hit' | 'calculation' | 'wait', window: SampleWindow, ms: number): void {
     window.add(ms);
+    if (sampleListeners.size === 0) return;
     for (const listener of sampleListeners) listener(this, kind, ms / 1000);
   }
 
