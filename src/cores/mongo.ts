@@ -7,6 +7,7 @@ import { Breaker, breakerPauseMs } from './breaker.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { checkOptionNames, checkTimings } from './coreOptions.js';
 import { describeError } from './lazySource.js';
+import { changeStreamHubOf } from './mongoChangeStream.js';
 import type { MongoCollectionLike, MongoGetter } from './mongoCollection.js';
 
 /**
@@ -164,8 +165,9 @@ function newOwnerId(): string {
  * with a unique index on `{ name: 1, key: 1 }`. A claim is one atomic `findOneAndUpdate`
  * that succeeds only when no live claim exists; lease expiry is computed and compared on
  * the database server's clock (`$$NOW`), so client clock skew never decides who owns a key.
- * The core offers no push signal (change streams need a replica set): cachier polls other
- * processes' changes. Needs the optional `mongodb` package.
+ * Waiters learn of other processes' changes from one change stream per collection where
+ * the server offers them (a replica set or sharded cluster), and by polling everywhere
+ * (a standalone server has no change streams). Needs the optional `mongodb` package.
  *
  * @example
  * import { MongoClient } from 'mongodb';
@@ -355,6 +357,27 @@ export class MongoCore implements Core {
       ),
     );
     await this.dropEmptyDocuments(name);
+  }
+
+  /**
+   * Wakes a waiter when another process may have changed the entry, through the
+   * collection's shared change stream (see mongoChangeStream.ts). Fails open: without a
+   * collection, or on a server without change streams, the waiter only polls.
+   */
+  subscribe(name: string, key: string, onChange: () => void): () => void {
+    let unsubscribe: (() => void) | undefined;
+    let cancelled = false;
+    // Resolved already once the waiter has read the entry; a failure leaves the poll.
+    this.collection()
+      .then((collection) => {
+        if (!cancelled)
+          unsubscribe = changeStreamHubOf(collection).add(collection, name, key, onChange);
+      })
+      .catch(() => undefined);
+    return () => {
+      cancelled = true;
+      unsubscribe?.();
+    };
   }
 
   async names(): Promise<string[]> {

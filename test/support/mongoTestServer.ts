@@ -4,7 +4,8 @@
  * and rejects every command it does not implement with CommandNotFound (code 59). It
  * implements only what MongoCore and its tests make the driver send: the handshake, ping,
  * endSessions, index commands, insert/update/delete/findAndModify, find with cursors,
- * distinct, aggregate (countDocuments) and dropDatabase.
+ * distinct, aggregate (countDocuments) and dropDatabase; with `changeStreams`, `$changeStream`
+ * aggregations too.
  * Every command runs synchronously from decode to reply, so no other request can interleave
  * with a read-modify-write (findAndModify is atomic by construction).
  */
@@ -200,6 +201,9 @@ class Collection {
   readonly docs: Document[] = [];
   readonly indexes: Index[] = [makeIndex({ key: { _id: 1 }, name: '_id_' })];
 
+  /** Told of every insert, update and delete (for change streams). */
+  onChange: ((operationType: ChangeType, doc: Document) => void) | undefined;
+
   constructor(readonly ns: string) {}
 
   /** Throws DuplicateKey, changing nothing, if `doc` collides with a document other than `self`. */
@@ -231,6 +235,7 @@ class Collection {
     this.check(doc);
     this.docs.push(doc);
     this.link(doc, true);
+    this.onChange?.('insert', doc);
   }
 
   replace(old: Document, doc: Document): void {
@@ -239,11 +244,13 @@ class Collection {
     this.link(old, false);
     this.docs[this.docs.indexOf(old)] = doc;
     this.link(doc, true);
+    this.onChange?.('update', doc);
   }
 
   remove(doc: Document): void {
     this.link(doc, false);
     this.docs.splice(this.docs.indexOf(doc), 1);
+    this.onChange?.('delete', doc);
   }
 
   /** Adds an index; re-creating an identical one is a no-op, conflicting ones fail like MongoDB. */
@@ -407,10 +414,34 @@ function upsertDocument(filter: unknown, update: unknown, arrayFilters: unknown)
 
 type Handler = (cmd: Document, db: string, connectionId: number) => Document;
 
+type ChangeType = 'insert' | 'update' | 'delete';
+
+/** One recorded write, for change streams. */
+interface ChangeRecord {
+  seq: number;
+  ns: string;
+  operationType: ChangeType;
+  _id: unknown;
+}
+
 interface ServerCursor {
   ns: string;
   docs: Document[];
+  /** Set on a change stream's tailable cursor. */
+  changes?: { after: number; pipeline: Document[]; updateLookup: boolean };
 }
+
+/** Options of the test server. */
+export interface MongoTestServerOptions {
+  /**
+   * Serve `$changeStream` aggregations (tailable cursors fed by every insert, update and
+   * delete), as a replica set does. Off by default: the server answers as a standalone,
+   * with error 40573.
+   */
+  changeStreams?: boolean;
+}
+
+const resumeToken = (seq: number) => ({ _data: seq.toString(16).padStart(16, '0') });
 
 const asNumber = (value: unknown, fallback: number): number =>
   typeof value === 'number' ? value : value instanceof Long ? value.toNumber() : fallback;
@@ -440,6 +471,66 @@ export class Engine {
   private readonly dbs = new Map<string, Map<string, Collection>>();
   private readonly cursors = new Map<string, ServerCursor>();
   private nextCursorId = 1;
+  private readonly changes: ChangeRecord[] = [];
+  private changeSeq = 0;
+  private readonly changeWaiters = new Set<() => void>();
+
+  constructor(private readonly options: MongoTestServerOptions = {}) {}
+
+  private recordChange(ns: string, operationType: ChangeType, doc: Document): void {
+    if (!this.options.changeStreams) return;
+    this.changes.push({
+      seq: ++this.changeSeq,
+      ns,
+      operationType,
+      _id: clone({ _id: doc._id })._id,
+    });
+    for (const wake of [...this.changeWaiters]) wake();
+  }
+
+  /** The change events after the cursor's position, as the change stream's pipeline makes them. */
+  private drainChanges(cursor: ServerCursor): Document[] {
+    const state = cursor.changes;
+    if (!state) return [];
+    const [db = '', ...rest] = cursor.ns.split('.');
+    const collName = rest.join('.');
+    const events: Document[] = [];
+    for (const record of this.changes) {
+      if (record.seq <= state.after || record.ns !== cursor.ns) continue;
+      const event: Document = {
+        _id: resumeToken(record.seq),
+        operationType: record.operationType,
+        ns: { db, coll: collName },
+        documentKey: { _id: record._id },
+      };
+      if (record.operationType === 'insert' || state.updateLookup) {
+        if (record.operationType !== 'delete') {
+          const current = this.collection(db, collName)?.docs.find((doc) =>
+            sameDoc({ _id: doc._id }, { _id: record._id }),
+          );
+          event.fullDocument = current ? clone(current) : null;
+        }
+      }
+      events.push(event);
+    }
+    state.after = this.changeSeq;
+    return state.pipeline.length > 0
+      ? (new Aggregator(state.pipeline).run(events) as Document[])
+      : events;
+  }
+
+  /** Resolves when a write happens or after `ms`. */
+  private nextChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.changeWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.changeWaiters.add(done);
+    });
+  }
 
   private collection(db: string, name: unknown, create: true): Collection;
   private collection(db: string, name: unknown, create?: boolean): Collection | undefined;
@@ -455,6 +546,8 @@ export class Engine {
     let coll = collections?.get(name);
     if (!coll && create && collections) {
       coll = new Collection(`${db}.${name}`);
+      const ns = coll.ns;
+      coll.onChange = (operationType, doc) => this.recordChange(ns, operationType, doc);
       collections.set(name, coll);
     }
     return coll;
@@ -682,6 +775,11 @@ export class Engine {
           `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${cursor.ns}`,
         );
       }
+      if (cursor.changes) {
+        const nextBatch = this.drainChanges(cursor);
+        const postBatchResumeToken = resumeToken(cursor.changes.after);
+        return { cursor: { nextBatch, postBatchResumeToken, id: Long.fromString(id), ns }, ok: 1 };
+      }
       const size = asNumber(cmd.batchSize, 0);
       const nextBatch = cursor.docs.splice(0, size > 0 ? size : cursor.docs.length);
       const done = cursor.docs.length === 0;
@@ -725,6 +823,30 @@ export class Engine {
         );
       }
       const pipeline = cmd.pipeline as Document[];
+      const [first, ...rest] = pipeline;
+      if (first && '$changeStream' in first) {
+        if (!this.options.changeStreams) {
+          throw new CommandError(
+            40573,
+            'Location40573',
+            'The $changeStream stage is only supported on replica sets',
+          );
+        }
+        const ns = `${db}.${cmd.aggregate}`;
+        const id = Long.fromNumber(this.nextCursorId++);
+        const stage = isPlainObject(first.$changeStream) ? first.$changeStream : {};
+        this.cursors.set(id.toString(), {
+          ns,
+          docs: [],
+          changes: {
+            after: this.changeSeq,
+            pipeline: rest,
+            updateLookup: stage.fullDocument === 'updateLookup',
+          },
+        });
+        const postBatchResumeToken = resumeToken(this.changeSeq);
+        return { cursor: { firstBatch: [], postBatchResumeToken, id, ns }, ok: 1 };
+      }
       const writing = pipeline.find((stage) => '$out' in stage || '$merge' in stage);
       if (writing) throw badValue('the test server does not support $out or $merge');
       const coll = this.collection(db, cmd.aggregate);
@@ -791,8 +913,31 @@ export class Engine {
     }
   }
 
-  /** Answers one decoded message; undefined means "send nothing". */
-  reply(message: WireMessage, connectionId: number): Buffer | undefined {
+  /**
+   * A change stream's `getMore` with nothing to return yet: waits (up to its `maxTimeMS`,
+   * 1 s by default, as awaitData does) for a write before answering.
+   */
+  private awaitsData(command: Document): boolean {
+    if (!('getMore' in command)) return false;
+    const cursor = this.cursors.get(String(command.getMore));
+    if (!cursor?.changes) return false;
+    const after = cursor.changes.after;
+    return !this.changes.some((record) => record.seq > after && record.ns === cursor.ns);
+  }
+
+  /** Answers one decoded message, maybe later (awaitData); undefined means "send nothing". */
+  reply(
+    message: WireMessage,
+    connectionId: number,
+  ): Buffer | undefined | Promise<Buffer | undefined> {
+    if (message.opCode !== OP_QUERY && this.awaitsData(message.command)) {
+      const ms = asNumber(message.command.maxTimeMS, 1000);
+      return this.nextChange(ms).then(() => this.replyNow(message, connectionId));
+    }
+    return this.replyNow(message, connectionId);
+  }
+
+  private replyNow(message: WireMessage, connectionId: number): Buffer | undefined {
     const { command } = message;
     if (message.opCode === OP_QUERY) {
       const name = Object.keys(command)[0] ?? '';
@@ -854,8 +999,11 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
  * fakes its clock or blocks its event loop never moves the server's `$$NOW` or stalls its
  * replies. The process exits when its parent does; it does not keep the parent alive.
  */
-export async function startMongoTestServer(): Promise<MongoTestServer> {
-  const child: ChildProcess = fork(join(root, 'test/support/mongoTestServerMain.ts'), [], {
+export async function startMongoTestServer(
+  options: MongoTestServerOptions = {},
+): Promise<MongoTestServer> {
+  const args = options.changeStreams ? ['--change-streams'] : [];
+  const child: ChildProcess = fork(join(root, 'test/support/mongoTestServerMain.ts'), args, {
     cwd: root,
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

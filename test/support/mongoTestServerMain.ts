@@ -23,7 +23,7 @@ const HANDSHAKE_COMMANDS = new Set(['hello', 'isMaster', 'ismaster']);
 const isHandshake = (message: WireMessage) =>
   message.opCode === OP_QUERY || HANDSHAKE_COMMANDS.has(Object.keys(message.command)[0] ?? '');
 
-const engine = new Engine();
+const engine = new Engine({ changeStreams: process.argv.includes('--change-streams') });
 const sockets = new Set<net.Socket>();
 let replyDelay: number | 'never' = 0;
 let nextConnectionId = 1;
@@ -49,7 +49,13 @@ const server = net.createServer((socket) => {
           return;
         }
         // The command runs now, so no other request interleaves with it; only its reply waits.
-        const reply = engine.reply(message, connectionId);
+        const answer = engine.reply(message, connectionId);
+        if (answer instanceof Promise) {
+          // A change stream's getMore waiting for a write (awaitData).
+          answer.then((reply) => reply && send(reply)).catch(() => socket.destroy());
+          continue;
+        }
+        const reply = answer;
         if (!reply) continue;
         if (replyDelay === 0 || (isHandshake(message) && replyDelay !== 'never')) send(reply);
         else if (replyDelay !== 'never') setTimeout(send, replyDelay, reply);
