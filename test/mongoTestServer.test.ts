@@ -538,3 +538,66 @@ describe('connections', () => {
     }
   });
 });
+
+describe('change streams', () => {
+  it('are refused as on a standalone server (40573) unless enabled', async () => {
+    const stream = db.collection('c').watch();
+    const error = await rejection(stream.next());
+    expect(error.code).toBe(40573);
+    expect(error.message).toMatch(/only supported on replica sets/);
+    await stream.close();
+  });
+
+  it('with changeStreams: report inserts, updates and deletes of their collection, with updateLookup', async () => {
+    const streaming = await startMongoTestServer({ changeStreams: true });
+    const watcher = new MongoClient(streaming.uri, clientOptions);
+    const writer = new MongoClient(streaming.uri, clientOptions);
+    try {
+      const stream = watcher
+        .db('cs')
+        .collection('c')
+        .watch([{ $project: { operationType: 1, 'fullDocument.name': 1, documentKey: 1 } }], {
+          fullDocument: 'updateLookup',
+        });
+      const changes: Document[] = [];
+      let threeArrived!: () => void;
+      const arrived = new Promise<void>((resolve) => {
+        threeArrived = resolve;
+      });
+      // The driver's cursor says when the server accepted the stream: later writes are seen.
+      const { cursor } = stream as unknown as { cursor: NodeJS.EventEmitter };
+      const accepted = once(cursor, 'init');
+      stream.on('error', () => undefined); // a failed test closes the server under it
+      stream.on('change', (change) => {
+        changes.push(change);
+        if (changes.length === 3) threeArrived();
+      });
+      await accepted;
+      const c = writer.db('cs').collection('c');
+      const { insertedId } = await c.insertOne({ name: 'a', value: 'big' });
+      await writer.db('cs').collection('other').insertOne({ name: 'elsewhere' });
+      await c.updateOne({ _id: insertedId }, { $set: { value: 'bigger' } });
+      await c.deleteOne({ _id: insertedId });
+      await arrived;
+      expect(changes.map(({ _id, ...rest }) => rest)).toEqual([
+        {
+          operationType: 'insert',
+          documentKey: { _id: insertedId },
+          fullDocument: { name: 'a' },
+        },
+        {
+          operationType: 'update',
+          documentKey: { _id: insertedId },
+          fullDocument: { name: 'a' },
+        },
+        { operationType: 'delete', documentKey: { _id: insertedId } },
+      ]);
+      for (const change of changes) expect(change._id).toEqual({ _data: expect.any(String) });
+      await stream.close();
+    } finally {
+      await watcher.close();
+      await writer.close();
+      await streaming.close();
+    }
+  });
+});
