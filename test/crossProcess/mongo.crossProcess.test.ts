@@ -37,6 +37,18 @@ const testServer = mongoStore(async () => {
 });
 crossProcessSuite('mongo (wire test server)', testServer.makeSpec, testServer.dispose);
 
+// The same scenarios where waiters are also woken by the change stream (as on a replica set).
+let streamingServer: Promise<MongoTestServer> | undefined;
+const streamingTestServer = mongoStore(async () => {
+  streamingServer ??= startMongoTestServer({ changeStreams: true });
+  return (await streamingServer).uri;
+});
+crossProcessSuite(
+  'mongo (wire test server with change streams)',
+  streamingTestServer.makeSpec,
+  streamingTestServer.dispose,
+);
+
 const realUri = process.env.CACHIER_TEST_MONGODB_URI;
 const realServer = realUri ? mongoStore(async () => realUri) : undefined;
 if (realServer) {
@@ -49,8 +61,10 @@ if (realServer) {
 
 afterAll(async () => {
   await testServer.close();
+  await streamingTestServer.close();
   await realServer?.close();
   await (await server)?.close();
+  await (await streamingServer)?.close();
 });
 
 describe('cross-process: mongo core without a database', () => {
