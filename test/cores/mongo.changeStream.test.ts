@@ -141,17 +141,19 @@ describe.each(targets)('MongoCore push signal on $label', ({ changeStreams, star
       ...waiterOptions,
       backend: waiterCore(collection),
     });
-    const ownerCall = owner('x');
-    await started;
-    await expect(waiter('x')).resolves.toBe('from the owner');
-    await ownerCall;
-    // A second core on another Collection object of the same collection shares the stream
-    // (or, on a standalone, the memory that the server refused it).
-    const second = cachier(async (_id: string) => 'unused', {
+    // A second wrapper on its own core and Collection object of the same collection shares
+    // the change stream (or, on a standalone, the memory that the server refused it).
+    const second = cachier(async (_id: string) => 'from the second waiter', {
       ...waiterOptions,
       backend: waiterCore(collection),
     });
-    await expect(second('x')).resolves.toBe('from the owner');
+    const ownerCall = owner('x');
+    await started;
+    await expect(Promise.all([waiter('x'), second('x')])).resolves.toEqual([
+      'from the owner',
+      'from the owner',
+    ]);
+    await ownerCall;
 
     expect(events.map((e) => e.type)).toContain('wait');
     expect(events).toContainEqual(
@@ -168,8 +170,11 @@ describe.each(targets)('MongoCore push signal on $label', ({ changeStreams, star
     it('routes a change to the waiters of its entry, and a delete to every waiter', async () => {
       const collection = `route_${randomUUID().slice(0, 8)}`;
       const waiter = waiterCore(collection);
+      // Another core (its own Collection object) on the same collection: the same stream.
+      const waiter2 = waiterCore(collection);
       const other = otherCore(collection);
-      await waiter.get('n', 'warm-up'); // resolves the collection, as a waiter's first read does
+      await waiter.get('n', 'warm-up');
+      await waiter2.get('n', 'warm-up'); // resolves the collection, as a waiter's first read does
       const calls = { k1: 0, k2: 0 };
       const progress: (() => void)[] = [];
       const onChange = (key: 'k1' | 'k2') => () => {
@@ -177,7 +182,7 @@ describe.each(targets)('MongoCore push signal on $label', ({ changeStreams, star
         for (const check of progress) check();
       };
       const stop1 = waiter.subscribe('n', 'k1', onChange('k1'));
-      const stop2 = waiter.subscribe('n', 'k2', onChange('k2'));
+      const stop2 = waiter2.subscribe('n', 'k2', onChange('k2'));
       // The stream's start wakes every waiter once (a change just before it would be missed).
       const accepted = when(() => calls.k1 >= 1 && calls.k2 >= 1);
       progress.push(accepted.check);
