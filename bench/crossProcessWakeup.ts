@@ -177,7 +177,7 @@ export async function run(): Promise<ScenarioResult> {
             String(m.waiterCalculated),
           ]),
           notes: [
-            "The file core wakes waiters through one shared fs.watch per folder, with polling (25 ms doubling to 1 s) as the fallback; the MongoDB core polls every 60 ms for the first ~5 s of a wait (after 25 and 50 ms), then backs off to 1 s. For comparison, Python cachier's waiting process polls about once a second.",
+            "The file core wakes waiters through one shared fs.watch per folder, with polling (25 ms doubling to 1 s) as the fallback; the MongoDB core is woken by a shared change stream where the server offers one and otherwise polls (this run's test server answers as a standalone): every 60 ms for the first ~5 s of a wait (after 25 and 50 ms), then backs off to 1 s. For comparison, Python cachier's waiting process polls about once a second.",
             ...(mongo ? [`MongoDB: ${mongo.description}.`] : []),
           ],
         },
