@@ -4,21 +4,12 @@
  * and the wrapper registry between them. A copy whose state layout differs keeps a state
  * of its own instead of misreading this one.
  */
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastJson, REPO_ROOT, runNode, writeFiles } from './support/runNode.js';
+import { buildPackageInto } from './support/buildPackage.js';
+import { lastJson, runNode, writeFiles } from './support/runNode.js';
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), 'cachier-dual-')));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -28,16 +19,7 @@ const pkg = join(consumer, 'node_modules', 'cachier');
 
 /** Builds the package as `npm run build` does (its own tsup config) into node_modules/cachier. */
 beforeAll(async () => {
-  mkdirSync(pkg, { recursive: true });
-  copyFileSync(join(REPO_ROOT, 'package.json'), join(pkg, 'package.json'));
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(pkg, 'node_modules'), 'junction');
-  await build({
-    config: join(REPO_ROOT, 'tsup.config.ts'),
-    outDir: join(pkg, 'dist'),
-    dts: false,
-    sourcemap: false,
-    silent: true,
-  });
+  await buildPackageInto(consumer);
   writeFileSync(
     join(consumer, 'package.json'),
     JSON.stringify({ name: 'dual-consumer', type: 'module' }),

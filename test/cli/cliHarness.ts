@@ -4,18 +4,11 @@
  * caches with real wrappers from that build in child processes.
  */
 import { execFile } from 'node:child_process';
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'tsup';
+import { buildPackageInto } from '../support/buildPackage.js';
 import { REPO_ROOT } from '../support/runNode.js';
 
 /** How a child program ended. */
@@ -42,26 +35,7 @@ export interface BuiltPackage {
  */
 export async function buildPackage(without: readonly string[] = []): Promise<BuiltPackage> {
   const root = mkdtempSync(join(tmpdir(), 'cachier-cli-'));
-  const pkg = join(root, 'consumer', 'node_modules', 'cachier');
-  mkdirSync(pkg, { recursive: true });
-  copyFileSync(join(REPO_ROOT, 'package.json'), join(pkg, 'package.json'));
-  const modules = join(REPO_ROOT, 'node_modules');
-  if (without.length === 0) {
-    symlinkSync(modules, join(pkg, 'node_modules'), 'junction');
-  } else {
-    mkdirSync(join(pkg, 'node_modules'));
-    for (const entry of readdirSync(modules)) {
-      if (without.includes(entry) || entry === '.bin') continue;
-      symlinkSync(join(modules, entry), join(pkg, 'node_modules', entry), 'junction');
-    }
-  }
-  await build({
-    config: join(REPO_ROOT, 'tsup.config.ts'),
-    outDir: join(pkg, 'dist'),
-    dts: false,
-    sourcemap: false,
-    silent: true,
-  });
+  const pkg = await buildPackageInto(join(root, 'consumer'), without);
   const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as {
     bin: { cachier: string };
   };

@@ -3,6 +3,7 @@ import { type Document, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CachierEvent, cachier, MongoCore } from '../../src/index.js';
 import { startMongoTestServer } from '../support/mongoTestServer.js';
+import { hasChangeStreams } from '../support/mongoTopology.js';
 
 const entry = (text: string) => ({
   bytes: new TextEncoder().encode(text),
@@ -14,17 +15,6 @@ interface Target {
   /** Whether the server has change streams (else it answers as a standalone). */
   changeStreams: boolean;
   start: () => Promise<{ uri: string; close(): Promise<void> }>;
-}
-
-/** Whether the server has change streams: a replica set member or a mongos. */
-async function hasChangeStreams(uri: string): Promise<boolean> {
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
-  try {
-    const hello = await client.db('admin').command({ hello: 1 });
-    return typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
-  } finally {
-    await client.close();
-  }
 }
 
 const targets: Target[] = [

@@ -4,6 +4,7 @@ import { afterAll, describe, it } from 'vitest';
 import { MongoCore } from '../../src/index.js';
 import { coreConformance } from '../../src/testing/index.js';
 import { startMongoTestServer } from '../support/mongoTestServer.js';
+import { hasChangeStreams } from '../support/mongoTopology.js';
 
 // The test server with change streams (as a replica set has them), so the kit checks subscribe.
 const server = await startMongoTestServer({ changeStreams: true });
@@ -14,12 +15,6 @@ afterAll(async () => {
   await server.close();
 });
 
-/** Whether the server has change streams: a replica set member or a mongos. */
-async function hasChangeStreams(client: MongoClient): Promise<boolean> {
-  const hello = await client.db('admin').command({ hello: 1 });
-  return typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
-}
-
 for (const [label, uri] of [
   ['wire test server with change streams', server.uri],
   ...(realUri ? [['real server, CACHIER_TEST_MONGODB_URI', realUri]] : []),
@@ -28,7 +23,7 @@ for (const [label, uri] of [
   clients.push(client);
   // A standalone server has no change streams, so no push signal to check there: the kit
   // checks everything else, on a core whose subscribe is hidden.
-  const pushes = uri === server.uri || (await hasChangeStreams(client));
+  const pushes = uri === server.uri || (await hasChangeStreams(uri));
   const collection = client.db(`cachier_kit_${randomUUID().slice(0, 8)}`).collection('cache');
   coreConformance({
     describe,

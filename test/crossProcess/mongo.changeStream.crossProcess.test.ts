@@ -5,6 +5,7 @@ import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cachier, MongoCore } from '../../src/index.js';
 import { type MongoTestServer, startMongoTestServer } from '../support/mongoTestServer.js';
+import { hasChangeStreams } from '../support/mongoTopology.js';
 
 const CHILD = fileURLToPath(new URL('./mongoWakeChild.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -55,17 +56,6 @@ function runWaiter(
       resolve(run);
     });
   });
-}
-
-/** Whether the server has change streams: a replica set member or a mongos. */
-async function hasChangeStreams(uri: string): Promise<boolean> {
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
-  try {
-    const hello = await client.db('admin').command({ hello: 1 });
-    return typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
-  } finally {
-    await client.close();
-  }
 }
 
 let server: MongoTestServer | undefined;

@@ -5,21 +5,13 @@
  * points, resolved through its `exports`). Every run is a child process that executes
  * test/decorators/fixtures/reports.ts and prints what it observed.
  */
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { folderNameFor } from '../../src/cores/fileNames.js';
+import { buildPackageInto } from '../support/buildPackage.js';
 import {
   compileFixture,
   type DecoratorMode,
@@ -323,23 +315,12 @@ describe('what only standard decorators have, and classes without a name', () =>
 });
 
 /**
- * Builds the package with its own tsup config into a temporary `node_modules/cachier`
- * (package.json included, so `exports` decides which file loads), whose dependencies
- * resolve to this repository's node_modules.
+ * Builds the package into a temporary `node_modules/cachier` (support/buildPackage.ts) and
+ * checks that the entry points it declares were built.
  */
 async function buildPackage(): Promise<string> {
   const consumer = join(root, 'consumer');
-  const pkg = join(consumer, 'node_modules', 'cachier');
-  mkdirSync(pkg, { recursive: true });
-  copyFileSync(join(repoRoot, 'package.json'), join(pkg, 'package.json'));
-  symlinkSync(join(repoRoot, 'node_modules'), join(pkg, 'node_modules'), 'junction');
-  await build({
-    config: join(repoRoot, 'tsup.config.ts'),
-    outDir: join(pkg, 'dist'),
-    dts: false,
-    sourcemap: false,
-    silent: true,
-  });
+  const pkg = await buildPackageInto(consumer);
   const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as {
     exports: { '.': { import: { default: string }; require: { default: string } } };
   };

@@ -3,37 +3,19 @@
  * built as `npm run build` builds it, it must still see the wrappers made through the
  * package's main entry, ESM and CommonJS alike, through the exports map.
  */
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastJson, REPO_ROOT, runNode, writeFiles } from '../support/runNode.js';
+import { buildPackageInto } from '../support/buildPackage.js';
+import { lastJson, runNode, writeFiles } from '../support/runNode.js';
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), 'cachier-prom-bundle-')));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const consumer = join(root, 'consumer');
-const pkg = join(consumer, 'node_modules', 'cachier');
 
 beforeAll(async () => {
-  mkdirSync(pkg, { recursive: true });
-  copyFileSync(join(REPO_ROOT, 'package.json'), join(pkg, 'package.json'));
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(pkg, 'node_modules'), 'junction');
-  await build({
-    config: join(REPO_ROOT, 'tsup.config.ts'),
-    outDir: join(pkg, 'dist'),
-    dts: false,
-    sourcemap: false,
-    silent: true,
-  });
+  await buildPackageInto(consumer);
   writeFileSync(
     join(consumer, 'package.json'),
     JSON.stringify({ name: 'prom-consumer', type: 'module' }),

@@ -11,13 +11,13 @@
  * babel would in a user's project.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPackageInto } from '../support/buildPackage.js';
 import { REPO_ROOT } from '../support/runNode.js';
 import { T } from './brokenCores.js';
 
@@ -26,22 +26,11 @@ const jestBin = createRequire(import.meta.url).resolve('jest/bin/jest');
 
 const root = mkdtempSync(join(tmpdir(), 'cachier-jest-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-const pkg = join(root, 'node_modules', 'cachier');
 const configFile = join(root, 'jest.config.json');
 
 beforeAll(async () => {
-  mkdirSync(pkg, { recursive: true });
+  const pkg = await buildPackageInto(root);
   const manifest = readFileSync(join(REPO_ROOT, 'package.json'), 'utf8');
-  writeFileSync(join(pkg, 'package.json'), manifest);
-  // Its dependencies, as npm would install them beside it.
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(pkg, 'node_modules'), 'junction');
-  await build({
-    config: join(REPO_ROOT, 'tsup.config.ts'),
-    outDir: join(pkg, 'dist'),
-    dts: false,
-    sourcemap: false,
-    silent: true,
-  });
   // Where `require('cachier/testing')` leads by the package's exports map. jest resolves
   // a bare name from the test file's folders up, which would not reach this temporary
   // package, so the config maps the name to that file.
