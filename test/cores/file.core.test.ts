@@ -10,6 +10,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -157,6 +158,25 @@ describe('entries', () => {
     bytes[4] = 99;
     writeFileSync(path, bytes);
     expect(await core.get('fn', key)).toBeUndefined();
+  });
+
+  it('a read right after a miss still finds what another writer stored, and judges it', async () => {
+    const cacheDir = freshDir();
+    const reader = new FileCore({ cacheDir });
+    const writer = new FileCore({ cacheDir });
+    const [absent, stored, damaged] = [newKey(), newKey(), newKey()];
+    await writer.set('fn', stored, entryOf('from the writer'));
+    expect(await reader.get('fn', absent)).toBeUndefined();
+    // The miss above makes the next read look with lstat first (misses come in runs).
+    expect(textOf(await reader.get('fn', stored))).toBe('from the writer');
+    expect(await reader.get('fn', absent)).toBeUndefined();
+    writeFileSync(join(reader.location('fn'), damaged), 'not a cachier entry at all');
+    expect(() => reader.get('fn', damaged)).toThrow(CorruptEntryError);
+    expect(await reader.get('fn', absent)).toBeUndefined();
+    if (!isWindows) {
+      symlinkSync(join(reader.location('fn'), stored), join(reader.location('fn'), absent));
+      expect(() => reader.get('fn', absent)).toThrow(CorruptEntryError);
+    }
   });
 
   it('rejects keys that are not 64 hex characters (they become file names)', async () => {
