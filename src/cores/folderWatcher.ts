@@ -1,14 +1,6 @@
 import { type FSWatcher, lstatSync, watch } from 'node:fs';
 import { join } from 'node:path';
-
-type Listener = () => void;
-
-interface WatchedFolder {
-  path: string;
-  watcher: FSWatcher | undefined;
-  listeners: Map<string, Set<Listener>>;
-  count: number;
-}
+import { Waiters, type Wake } from './waiters.js';
 
 function lockExists(path: string): boolean {
   return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
@@ -24,85 +16,61 @@ function lockExists(path: string): boolean {
  * subscribers rely on polling, and the next subscribe to the folder tries again.
  */
 export class FolderWatchers {
-  private readonly folders = new Map<string, WatchedFolder>();
+  /** The watch of each folder with subscribers; `undefined` while watching it failed. */
+  private readonly watchers = new Map<string, FSWatcher | undefined>();
+  private readonly waiters = new Waiters({ onGroupEmpty: (folder) => this.close(folder) });
 
   /** Number of live `fs.watch` handles (for tests and diagnostics). */
   get activeWatchers(): number {
     let count = 0;
-    for (const folder of this.folders.values()) if (folder.watcher) count++;
+    for (const watcher of this.watchers.values()) if (watcher) count++;
     return count;
   }
 
   /** Calls `listener` when `entry` (or its lock) in `folder` changes. Returns the unsubscribe. */
-  subscribe(folder: string, entry: string, listener: Listener): () => void {
-    const watched = this.folders.get(folder) ?? this.open(folder);
+  subscribe(folder: string, entry: string, listener: Wake): () => void {
     // A watch that failed (the folder was missing, or went away) is tried again: the
     // folder may be there now.
-    if (watched.watcher === undefined) this.watch(watched);
-    let set = watched.listeners.get(entry);
-    if (!set) {
-      set = new Set();
-      watched.listeners.set(entry, set);
-    }
-    set.add(listener);
-    watched.count++;
-    return () => {
-      const current = watched.listeners.get(entry);
-      if (!current?.delete(listener)) return;
-      if (current.size === 0) watched.listeners.delete(entry);
-      if (--watched.count === 0) this.close(folder, watched);
-    };
+    if (this.watchers.get(folder) === undefined) this.watch(folder);
+    return this.waiters.add(folder, entry, listener);
   }
 
-  private open(folder: string): WatchedFolder {
-    const watched: WatchedFolder = {
-      path: folder,
-      watcher: undefined,
-      listeners: new Map(),
-      count: 0,
-    };
-    this.folders.set(folder, watched);
-    return watched;
-  }
-
-  private watch(watched: WatchedFolder): void {
-    const folder = watched.path;
+  private watch(folder: string): void {
+    this.watchers.set(folder, undefined);
     try {
       const watcher = watch(folder, { persistent: false }, (_event, filename) =>
-        this.dispatch(watched, filename),
+        this.dispatch(folder, filename),
       );
       watcher.on('error', () => {
         // The folder went away or the OS stopped the watch: polling carries on alone.
         watcher.close();
-        if (watched.watcher === watcher) watched.watcher = undefined;
+        if (this.watchers.get(folder) === watcher) this.watchers.set(folder, undefined);
       });
       watcher.unref();
-      watched.watcher = watcher;
+      this.watchers.set(folder, watcher);
     } catch {
       // ENOSPC (inotify limit), ENOENT, EPERM: fall back to polling.
     }
   }
 
-  private close(folder: string, watched: WatchedFolder): void {
-    watched.watcher?.close();
-    if (this.folders.get(folder) === watched) this.folders.delete(folder);
+  private close(folder: string): void {
+    this.watchers.get(folder)?.close();
+    this.watchers.delete(folder);
   }
 
-  private dispatch(watched: WatchedFolder, filename: string | Buffer | null): void {
+  private dispatch(folder: string, filename: string | Buffer | null): void {
     if (filename === null) {
-      for (const set of [...watched.listeners.values()])
-        for (const listener of [...set]) listener();
+      this.waiters.wakeGroup(folder);
       return;
     }
     const name = String(filename);
     const isLock = name.endsWith('.lock');
     const entry = isLock ? name.slice(0, -'.lock'.length) : name;
-    const set = watched.listeners.get(entry);
-    if (!set) return;
+    if (!this.waiters.has(folder, entry)) return;
     // Linux reports a folder's mtime change as 'rename', like its removal: tell them apart
     // by looking. A lock folder that is there was refreshed or taken by another claimer;
     // neither is something a waiter can act on. Its removal is.
-    if (isLock && lockExists(join(watched.path, name))) return;
-    for (const listener of [...set]) listener();
+    if (isLock && lockExists(join(folder, name))) return;
+    this.waiters.wake(folder, entry);
   }
 }

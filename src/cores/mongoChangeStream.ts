@@ -1,4 +1,5 @@
 import { shared } from '../processState.js';
+import { Waiters, type Wake } from './waiters.js';
 
 /** How long the change stream stays open after its last waiter left (waits come and go). */
 const LINGER_MS = 10_000;
@@ -38,15 +39,9 @@ function isWatchable(collection: object): collection is WatchableCollection {
   return typeof (collection as { watch?: unknown }).watch === 'function';
 }
 
-function callSafely(onChange: () => void): void {
-  try {
-    onChange();
-  } catch {
-    // A waiter's own failure must not stop the other waiters' wake-ups.
-  }
-}
-
 const entryId = (name: string, key: string) => `${name.length}:${name}${key}`;
+/** One change stream serves the whole collection: its waiters are one group. */
+const COLLECTION = '';
 
 /**
  * One change stream per collection, shared by every waiter of every MongoCore on that
@@ -65,10 +60,11 @@ const entryId = (name: string, key: string) => `${name.length}:${name}${key}`;
  * and a later subscription opens a new one after {@link RETRY_AFTER_MS}.
  */
 export class ChangeStreamHub {
-  private readonly waiters = new Map<string, Set<() => void>>();
-  private waiterCount = 0;
+  private readonly waiters = new Waiters({
+    idleMs: LINGER_MS,
+    onIdle: () => this.closeStream(),
+  });
   private stream: ChangeStreamLike | undefined;
-  private lingerTimer: NodeJS.Timeout | undefined;
   private retryAt = 0;
   /** How many change streams this hub asked the server for (tests check "once, not per wait"). */
   opened = 0;
@@ -76,39 +72,12 @@ export class ChangeStreamHub {
   constructor(private collection: object) {}
 
   /** Calls `onChange` whenever the entry `(name, key)` may have changed; returns the unsubscribe. */
-  add(collection: object, name: string, key: string, onChange: () => void): () => void {
+  add(collection: object, name: string, key: string, onChange: Wake): () => void {
     // The latest Collection object: an earlier one may belong to a mongetter result given up on.
     this.collection = collection;
-    const id = entryId(name, key);
-    let callbacks = this.waiters.get(id);
-    if (!callbacks) {
-      callbacks = new Set();
-      this.waiters.set(id, callbacks);
-    }
-    // A fresh function per subscription, so that one callback subscribed twice is two entries.
-    const entry = () => onChange();
-    callbacks.add(entry);
-    this.waiterCount++;
-    clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
+    const leave = this.waiters.add(COLLECTION, entryId(name, key), onChange);
     this.open();
-    let active = true;
-    return () => {
-      if (!active) return;
-      active = false;
-      const current = this.waiters.get(id);
-      if (current?.delete(entry)) {
-        this.waiterCount--;
-        if (current.size === 0) this.waiters.delete(id);
-      }
-      if (this.waiterCount === 0 && this.stream && !this.lingerTimer) {
-        this.lingerTimer = setTimeout(() => {
-          this.lingerTimer = undefined;
-          if (this.waiterCount === 0) this.closeStream();
-        }, LINGER_MS);
-        this.lingerTimer.unref();
-      }
-    };
+    return leave;
   }
 
   private open(): void {
@@ -127,7 +96,7 @@ export class ChangeStreamHub {
       if (accepted) return;
       accepted = true;
       // Changes made before the server accepted the stream were not seen: re-read now.
-      if (this.stream === stream) this.wakeAll();
+      if (this.stream === stream) this.waiters.wakeAll();
     };
     try {
       stream.cursor?.once?.('init', accept);
@@ -151,18 +120,11 @@ export class ChangeStreamHub {
     const doc = (event as { fullDocument?: { name?: unknown; key?: unknown } | null } | null)
       ?.fullDocument;
     if (typeof doc?.name === 'string' && typeof doc.key === 'string') {
-      const callbacks = this.waiters.get(entryId(doc.name, doc.key));
-      if (callbacks) for (const callback of [...callbacks]) callSafely(callback);
+      this.waiters.wake(COLLECTION, entryId(doc.name, doc.key));
       return;
     }
     // A delete (only the ObjectId `_id` is known), or an update whose document is already gone.
-    this.wakeAll();
-  }
-
-  private wakeAll(): void {
-    for (const callbacks of [...this.waiters.values()]) {
-      for (const callback of [...callbacks]) callSafely(callback);
-    }
+    this.waiters.wakeAll();
   }
 
   /** The stream failed or closed: drop it, re-check every waiter, retry no sooner than `retryMs`. */
@@ -170,10 +132,8 @@ export class ChangeStreamHub {
     if (this.stream !== stream) return;
     this.stream = undefined;
     this.retryAt = Math.max(this.retryAt, Date.now() + retryMs);
-    clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
     stream.close().catch(() => undefined);
-    this.wakeAll();
+    this.waiters.wakeAll();
   }
 
   private closeStream(): void {

@@ -1,5 +1,6 @@
 // Types only: erased at build time, so importing cachier never loads the optional driver.
 import type { Client, ClientConfig, Notification, Pool } from 'pg';
+import { Waiters, type Wake } from './waiters.js';
 
 /** How long the LISTEN connection stays open after its last waiter left. */
 const LINGER_MS = 2_000;
@@ -40,12 +41,14 @@ const quoted = (channel: string) => `"${channel.replaceAll('"', '""')}"`;
  * waits go on by polling; the next subscription after {@link RETRY_AFTER_MS} tries again.
  */
 export class PoolListener {
-  /** channel → payload → callbacks */
-  private readonly handlers = new Map<string, Map<string, Set<() => void>>>();
+  /** Waiters by channel, then payload; the connection closes when none needed it for a while. */
+  private readonly waiters = new Waiters({
+    idleMs: LINGER_MS,
+    onIdle: () => this.close(),
+  });
   private client: Client | undefined;
   private connecting: Promise<Client | undefined> | undefined;
   private readonly listening = new Set<string>();
-  private lingerTimer: NodeJS.Timeout | undefined;
   private poolCheck: NodeJS.Timeout | undefined;
   private retryAt = 0;
   /** Clients already given up on: their late 'error'/'end' events change nothing. */
@@ -60,41 +63,15 @@ export class PoolListener {
   }
 
   /** Calls `onChange` on each notification of `payload` (or of `<tag>:*`) on `channel`. */
-  add(channel: string, payload: string, onChange: () => void): () => void {
-    let byPayload = this.handlers.get(channel);
-    if (!byPayload) {
-      byPayload = new Map();
-      this.handlers.set(channel, byPayload);
-    }
-    let callbacks = byPayload.get(payload);
-    if (!callbacks) {
-      callbacks = new Set();
-      byPayload.set(payload, callbacks);
-    }
-    // A fresh function per subscription, so that one callback subscribed twice is two entries.
-    const entry = () => onChange();
-    callbacks.add(entry);
-    clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
+  add(channel: string, payload: string, onChange: Wake): () => void {
+    const leave = this.waiters.add(channel, payload, onChange);
     void this.listen(channel);
-    let active = true;
-    return () => {
-      if (!active) return;
-      active = false;
-      callbacks.delete(entry);
-      if (callbacks.size === 0) byPayload.delete(payload);
-      if (byPayload.size === 0) this.handlers.delete(channel);
-      if (this.handlers.size === 0) this.scheduleClose();
-    };
+    return leave;
   }
 
-  /** Whether any waiter is subscribed (for tests and for the linger timer). */
+  /** How many waiters are subscribed (for tests). */
   get size(): number {
-    let count = 0;
-    for (const byPayload of this.handlers.values()) {
-      for (const callbacks of byPayload.values()) count += callbacks.size;
-    }
-    return count;
+    return this.waiters.size;
   }
 
   private poolEnding(): boolean {
@@ -109,7 +86,7 @@ export class PoolListener {
       await client.query(`LISTEN ${quoted(channel)}`);
       // A change notified before the server confirmed the LISTEN was not delivered: every
       // waiter already there looks again once; later waiters are covered by the LISTEN.
-      if (client === this.client) this.wakeChannel(channel);
+      if (client === this.client) this.waiters.wakeGroup(channel);
     } catch {
       // The client broke meanwhile: its 'error'/'end' handler has already woken every
       // waiter, which now poll; nothing else to do here.
@@ -140,10 +117,10 @@ export class PoolListener {
         this.connecting = undefined;
         // TLS replaces the socket during connect: unref the one in use now too.
         socketOf(client)?.unref();
-        if (this.poolEnding() || this.handlers.size === 0) {
+        if (this.poolEnding() || this.waiters.size === 0) {
           this.dead.add(client);
           void client.end().catch(() => undefined);
-          if (this.handlers.size !== 0) this.wakeAll();
+          if (this.waiters.size !== 0) this.waiters.wakeAll();
           return undefined;
         }
         this.client = client;
@@ -163,19 +140,13 @@ export class PoolListener {
   }
 
   private dispatch(message: Notification): void {
-    const byPayload = this.handlers.get(message.channel);
     const payload = message.payload ?? '';
-    if (!byPayload) return;
-    const targets: (() => void)[] = [];
     if (payload.endsWith(':*')) {
       const prefix = payload.slice(0, -1);
-      for (const [candidate, callbacks] of byPayload) {
-        if (candidate.startsWith(prefix)) targets.push(...callbacks);
-      }
+      this.waiters.wakeGroup(message.channel, (candidate) => candidate.startsWith(prefix));
     } else {
-      targets.push(...(byPayload.get(payload) ?? []));
+      this.waiters.wake(message.channel, payload);
     }
-    for (const onChange of targets) onChange();
   }
 
   private broken(client: Client): void {
@@ -190,36 +161,11 @@ export class PoolListener {
     this.retryAt = performance.now() + RETRY_AFTER_MS;
     void client.end().catch(() => undefined);
     // Notifications may have been missed: every waiter looks again (and then polls).
-    this.wakeAll();
-  }
-
-  private wakeChannel(channel: string): void {
-    const all: (() => void)[] = [];
-    for (const callbacks of this.handlers.get(channel)?.values() ?? []) all.push(...callbacks);
-    for (const onChange of all) onChange();
-  }
-
-  private wakeAll(): void {
-    const all: (() => void)[] = [];
-    for (const byPayload of this.handlers.values()) {
-      for (const callbacks of byPayload.values()) all.push(...callbacks);
-    }
-    for (const onChange of all) onChange();
-  }
-
-  private scheduleClose(): void {
-    clearTimeout(this.lingerTimer);
-    this.lingerTimer = setTimeout(() => {
-      this.lingerTimer = undefined;
-      if (this.handlers.size === 0) this.close();
-    }, LINGER_MS);
-    this.lingerTimer.unref();
+    this.waiters.wakeAll();
   }
 
   /** Ends the LISTEN connection now; a later subscription opens a new one. */
   close(): void {
-    clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
     clearInterval(this.poolCheck);
     const client = this.client;
     this.client = undefined;
@@ -230,7 +176,7 @@ export class PoolListener {
       // Errors while closing are of no interest, but must have a listener.
       void client.end().catch(() => undefined);
     }
-    if (this.handlers.size !== 0) this.wakeAll();
+    if (this.waiters.size !== 0) this.waiters.wakeAll();
   }
 }
 

@@ -1,29 +1,16 @@
 import type { RedisClientLike, RedisSubscriberLike } from './redisClient.js';
+import { Waiters, type Wake } from './waiters.js';
 
 /** What a publisher sends on a name's channel when every key of the name may have changed. */
 export const ALL_KEYS = '*';
 /** Pause before a dead subscriber connection is opened again while waiters remain. */
 const RETRY_MS = 1000;
 
-interface Waiter {
-  key: string;
-  onChange: () => void;
-}
-
 interface ChannelState {
-  waiters: Set<Waiter>;
   /** The server confirmed the subscription on the current subscriber connection. */
   active: boolean;
   /** A SUBSCRIBE is on its way on the current subscriber connection. */
   subscribing: boolean;
-}
-
-function callSafely(onChange: () => void): void {
-  try {
-    onChange();
-  } catch {
-    // A waiter's own failure must not stop the other waiters' wake-ups.
-  }
 }
 
 /**
@@ -36,16 +23,23 @@ function callSafely(onChange: () => void): void {
  * become active, or the connection was lost), so that they re-read at once.
  */
 export class SubscriptionHub {
+  /** The channels with waiters, and where their subscription stands. */
   private readonly channels = new Map<string, ChannelState>();
+  private readonly waiters = new Waiters({
+    onGroupEmpty: (channel) => {
+      const state = this.channels.get(channel);
+      this.channels.delete(channel);
+      if (state?.active && this.subscriber) {
+        this.subscriber.unsubscribe(channel, this.dispatch).catch(() => undefined);
+      }
+    },
+  });
   private subscriber: RedisSubscriberLike | undefined;
   private connecting: Promise<RedisSubscriberLike> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly dispatch = (message: string, channel: string): void => {
-    const state = this.channels.get(channel);
-    if (!state) return;
-    for (const waiter of [...state.waiters]) {
-      if (message === ALL_KEYS || message === waiter.key) callSafely(waiter.onChange);
-    }
+    if (message === ALL_KEYS) this.waiters.wakeGroup(channel);
+    else this.waiters.wake(channel, message);
   };
 
   constructor(private readonly client: RedisClientLike) {
@@ -53,23 +47,13 @@ export class SubscriptionHub {
   }
 
   /** Calls `onChange` when a message for `key` (or for every key) arrives on `channel`. */
-  add(channel: string, key: string, onChange: () => void): () => void {
-    let state = this.channels.get(channel);
-    if (!state) {
-      state = { waiters: new Set(), active: false, subscribing: false };
-      this.channels.set(channel, state);
+  add(channel: string, key: string, onChange: Wake): () => void {
+    if (!this.channels.has(channel)) {
+      this.channels.set(channel, { active: false, subscribing: false });
     }
-    const waiter: Waiter = { key, onChange };
-    state.waiters.add(waiter);
+    const leave = this.waiters.add(channel, key, onChange);
     this.subscribePending();
-    return () => {
-      const current = this.channels.get(channel);
-      if (!current?.waiters.delete(waiter) || current.waiters.size > 0) return;
-      this.channels.delete(channel);
-      if (current.active && this.subscriber) {
-        this.subscriber.unsubscribe(channel, this.dispatch).catch(() => undefined);
-      }
-    };
+    return leave;
   }
 
   /** Subscribes every channel that has waiters and no subscription on the live connection. */
@@ -90,7 +74,7 @@ export class SubscriptionHub {
           }
           state.active = true;
           // A change published before the server confirmed was not delivered: re-check.
-          for (const waiter of [...state.waiters]) callSafely(waiter.onChange);
+          this.waiters.wakeGroup(channel);
         })
         .catch(() => {
           // Waiters keep polling; the connection is retried while they remain.
@@ -135,11 +119,11 @@ export class SubscriptionHub {
     this.subscriber = undefined;
     this.connecting = undefined;
     if (subscriber) destroyQuietly(subscriber);
-    for (const state of this.channels.values()) {
+    for (const [channel, state] of this.channels) {
       const wasActive = state.active;
       state.active = false;
       state.subscribing = false;
-      if (wasActive) for (const waiter of [...state.waiters]) callSafely(waiter.onChange);
+      if (wasActive) this.waiters.wakeGroup(channel);
     }
     this.scheduleRetry();
   }
