@@ -10,7 +10,7 @@
  * and the replicas of one service agree, and two packages never meet.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processState } from './processState.js';
@@ -27,6 +27,21 @@ export interface WrapSite {
  * code, so every module is one long line.
  */
 const MANGLED_NAME = /^[\w$]{1,2}$/;
+/**
+ * Three-letter names are what minifiers give once a bundle has more names than one and
+ * two letters make (esbuild: about 3,500), and the next build can give one to another
+ * function. Real three-letter names (`get`, `sum`) are common, so these are refused only
+ * in a file that looks minified.
+ */
+const SHORT_NAME = /^[\w$]{3}$/;
+/** How much of a file is read to tell whether it is minified. */
+const MINIFIED_SAMPLE_BYTES = 64 * 1024;
+/**
+ * A sample at least this long whose lines average more characters than
+ * {@link MINIFIED_LINE_LENGTH} is minified: hand-written and transpiled code never is.
+ */
+const MINIFIED_MIN_SAMPLE = 8 * 1024;
+const MINIFIED_LINE_LENGTH = 500;
 
 /**
  * Frames that run a decorator for the class's code, skipped to reach the class: helper
@@ -154,6 +169,35 @@ function packageOf(dir: string): PackageRoot | null {
   return found;
 }
 
+/** Memo of whether each wrapping file looks minified, so a file is read at most once. */
+const minifiedFiles = new Map<string, boolean>();
+
+/**
+ * Whether the file on disk looks minified (long lines). Loaders such as tsx run
+ * transformed code, but the frame names the source file, which is what is read here.
+ */
+function looksMinified(file: string): boolean {
+  const memo = minifiedFiles.get(file);
+  if (memo !== undefined) return memo;
+  let sample = '';
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const buffer = Buffer.alloc(MINIFIED_SAMPLE_BYTES);
+    sample = buffer.toString('latin1', 0, readSync(fd, buffer, 0, buffer.length, 0));
+  } catch {
+    // Unreadable: no evidence either way; the short-name rule alone applies.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  let lines = 1;
+  for (let at = sample.indexOf('\n'); at !== -1; at = sample.indexOf('\n', at + 1)) lines++;
+  const minified =
+    sample.length >= MINIFIED_MIN_SAMPLE && sample.length / lines > MINIFIED_LINE_LENGTH;
+  minifiedFiles.set(file, minified);
+  return minified;
+}
+
 /** `src/reports` for `<package>/src/reports.ts`. */
 function modulePath(root: string, file: string): string {
   const rel = relative(root, file);
@@ -204,10 +248,15 @@ export function defaultIdentity(
 ): string {
   const scope = scopeOf(site, fnName);
   const identity = `${scope}:${fnName}`;
-  const mangled = renamable.some((part) => MANGLED_NAME.test(part.replace(/^(?:bound )+/, '')));
-  if (mangled) {
+  const parts = renamable.map((part) => part.replace(/^(?:bound )+/, ''));
+  if (parts.some((part) => MANGLED_NAME.test(part))) {
     throw new TypeError(
       `cachier: '${fnName}' has a one- or two-letter name, as minifiers make them: such names are not stable and two functions can share one; ${passName(`${scope}:<what it does>`)}`,
+    );
+  }
+  if (parts.some((part) => SHORT_NAME.test(part)) && looksMinified(site.file as string)) {
+    throw new TypeError(
+      `cachier: '${fnName}' is a short name in a minified file, as minifiers make them: the next build can give this name to another function, which would then get this one's entries; ${passName(`${scope}:<what it does>`)}`,
     );
   }
   claimIdentity(identity, site, fn);

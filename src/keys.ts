@@ -28,6 +28,8 @@
  * | object with `toJSON()`     | `J` + JSON(class name) + encoding of `toJSON()`'s result  |
  * | (from its class, e.g. URL) |                                                           |
  * | array                      | `[` + items + `]`                                         |
+ * | array with named own       | `A[` + items + `]{` + (JSON(key) + value)* of the named   |
+ * | enumerable properties      | properties, in sorted key order, + `}`                    |
  * | plain object               | `{` + (JSON(key) + value)* in sorted key order + `}`      |
  * | class instance             | `C` + JSON(class name) + plain object body                |
  * | `Map`                      | `M` + sorted (key + value) encodings + `)`                |
@@ -244,15 +246,17 @@ function enter(value: object, walk: Walk, items: number): void {
     );
   }
   walk.items += items;
-  if (walk.items > MAX_ITEMS) {
-    throw new Unkeyable(
-      `the arguments hold more than ${MAX_ITEMS.toLocaleString('en-US')} array slots, properties and Map/Set entries (the limit)`,
-      USE_HASH_ARGS,
-      undefined,
-      true,
-    );
-  }
+  if (walk.items > MAX_ITEMS) throw tooManyItems();
   path.add(value);
+}
+
+function tooManyItems(): Unkeyable {
+  return new Unkeyable(
+    `the arguments hold more than ${MAX_ITEMS.toLocaleString('en-US')} array slots, properties and Map/Set entries (the limit)`,
+    USE_HASH_ARGS,
+    undefined,
+    true,
+  );
 }
 
 function encodeArray(array: readonly unknown[], walk: Walk): string {
@@ -269,8 +273,34 @@ function encodeArray(array: readonly unknown[], walk: Walk): string {
   } catch (error) {
     throw withSegment(error, `[${i}]`, array);
   }
+  const named = namedKeys(array);
+  if (named !== undefined) {
+    // A match array's index, input and groups, or properties code hung on the array:
+    // a function can read them, so they are part of the key ('A' marks the form).
+    walk.items += named.length;
+    if (walk.items > MAX_ITEMS) throw tooManyItems();
+    out = `A${out}]{${propertiesBody(array, named, walk)}`;
+    walk.path.delete(array);
+    return out;
+  }
   walk.path.delete(array);
   return `${out}]`;
+}
+
+/** A canonical array index (below 2 ** 32 - 1), which `Object.keys` lists first. */
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
+
+function isArrayIndex(key: string): boolean {
+  return ARRAY_INDEX.test(key) && Number(key) < 2 ** 32 - 1;
+}
+
+/** The array's own enumerable keys that are not indices, or undefined when it has none. */
+function namedKeys(array: readonly unknown[]): string[] | undefined {
+  const keys = Object.keys(array);
+  // Indices come first, in ascending order, then the other keys: the last one tells.
+  let first = keys.length;
+  while (first > 0 && !isArrayIndex(keys[first - 1] as string)) first--;
+  return first === keys.length ? undefined : keys.slice(first);
 }
 
 /**

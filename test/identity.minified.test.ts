@@ -145,3 +145,81 @@ const seen = {};
     });
   });
 });
+
+describe('a large minified bundle whose functions get three-letter names', () => {
+  // 6,000 often-used functions push the two cached ones, used once each, past the
+  // 3,500 one- and two-letter names esbuild has, so they get three-letter names.
+  const dir = join(root, 'three-letters');
+  const bundle = join(dir, 'dist', 'app.cjs');
+  const fillers = Array.from({ length: 6000 }, (_, i) => `filler${i}`);
+  const fillerModule = [
+    ...fillers.map((name, i) => `export function ${name}(x) { return x + ${i}; }`),
+    `export const all = [${fillers.map((name) => `${name},${name},${name}`).join(',')}];`,
+  ].join('\n');
+  writeFiles({
+    [join(dir, 'package.json')]: JSON.stringify({ name: 'big-app', private: true }),
+    [join(dir, 'src', 'filler.js')]: fillerModule,
+    [join(dir, 'src', 'users.js')]: `import { cachier } from ${SRC_INDEX};
+export async function loadUsers(id) { return { kind: 'user', id }; }
+export const make = () => cachier(loadUsers);
+`,
+    [join(dir, 'src', 'orders.js')]: `import { cachier } from ${SRC_INDEX};
+export async function loadOrders(id) { return { kind: 'order', id }; }
+export const make = () => cachier(loadOrders);
+`,
+  });
+  /** Builds the app into one path, importing the two modules in `order` (a new release). */
+  function release(order: readonly ['users', 'orders'] | readonly ['orders', 'users']): void {
+    writeFiles({
+      [join(dir, 'src', 'main.js')]: `import { all } from './filler.js';
+import { make as ${order[0]} } from './${order[0]}.js';
+import { make as ${order[1]} } from './${order[1]}.js';
+const makers = { users, orders };
+const seen = { fillers: all.length };
+(async () => {
+  try {
+    const cached = makers[process.argv[2]]();
+    seen.name = cached.cacheName;
+    seen.value = await cached(1);
+  } catch (error) {
+    seen.error = String(error);
+  }
+  process.stdout.write(JSON.stringify(seen) + '\\n');
+})();
+`,
+    });
+    execFileSync(ESBUILD, [
+      join(dir, 'src', 'main.js'),
+      '--bundle',
+      '--minify',
+      '--format=cjs',
+      '--platform=node',
+      '--external:mongodb',
+      '--external:redis',
+      '--external:pg',
+      '--external:prom-client',
+      `--outfile=${bundle}`,
+      '--log-level=error',
+    ]);
+  }
+  type Seen3 = { fillers: number; name?: string; value?: unknown; error?: string };
+  const run = (which: string) => runNode(bundle, { home, args: [which] }).then(lastJson<Seen3>);
+
+  it('refuses them, so a rebuild that hands one name to another function cannot mix their entries', async () => {
+    const refused = expect.stringMatching(
+      /^TypeError: cachier: '[\w$]{3}' is a short name in a minified file, as minifiers make them.*pass a name option/,
+    );
+    release(['users', 'orders']);
+    expect(readFileSync(bundle, 'utf8')).not.toContain('loadUsers');
+    const first = { users: await run('users'), orders: await run('orders') };
+    // The next release imports the modules the other way round: the names swap.
+    release(['orders', 'users']);
+    const second = { users: await run('users'), orders: await run('orders') };
+    // Never the other function's value (without the refusal: the first release's entries).
+    expect(second.users.value).not.toEqual({ kind: 'order', id: 1 });
+    expect(second.orders.value).not.toEqual({ kind: 'user', id: 1 });
+    for (const seen of [first.users, first.orders, second.users, second.orders]) {
+      expect(seen).toEqual({ fillers: 18000, error: refused });
+    }
+  });
+});

@@ -117,6 +117,19 @@ describe('encodeArgs: values that must get different keys', () => {
     ['lone surrogate vs replacement character', ['\uD800'], ['\uFFFD']],
     ['URLs differ', [new URL('https://a.example/x')], [new URL('https://a.example/y')]],
     ['URL vs its href', [new URL('https://a.example/')], ['https://a.example/']],
+    // Match arrays carry index, input and groups: a function may read them.
+    ["'b' matched at 0 vs at 1", ['b'.match(/b/)], ['ab'.match(/b/)]],
+    ['array with a named property vs without', [Object.assign([1], { x: 2 })], [[1]]],
+    [
+      'array with a named property vs the array and an object',
+      [Object.assign([1], { x: 2 })],
+      [[1], { x: 2 }],
+    ],
+    [
+      'named property of a sparse array vs of a dense one',
+      [Object.assign(sparse(), { x: 1 })],
+      [Object.assign([undefined, 1], { x: 2 })],
+    ],
   ];
 
   it.each(cases)('%s', (_name, a, b) => {
@@ -155,6 +168,16 @@ describe('encodeArgs: values that must get the same key', () => {
     ['NaN vs NaN', [NaN], [Number('not a number')]],
     ['distinct Dates at the same time', [new Date(5)], [new Date(5)]],
     ['hole vs undefined', [sparse()], [[undefined, 1]]],
+    [
+      'hole vs undefined, with one named property',
+      [Object.assign(sparse(), { x: 1 })],
+      [Object.assign([undefined, 1], { x: 1 })],
+    ],
+    [
+      'named properties in another order',
+      [Object.assign([1], { x: 1, y: 2 })],
+      [Object.assign([1], { y: 2, x: 1 })],
+    ],
     ['null-prototype object vs plain object', [nullProto], [{ a: 1 }]],
     ['distinct Buffers with the same bytes', [Buffer.from([1, 2])], [Buffer.from([1, 2])]],
     [
@@ -213,6 +236,7 @@ describe('encodeArgs: format', () => {
     expect(encodeArgs([new Point(1, 2)])).toBe('C"Point"{"x"d1;"y"d2;}');
     expect(encodeArgs([new Map([['a', 1]]), new Set([2, 1])])).toBe('M"a"d1;)Sd1;d2;)');
     expect(encodeArgs([Buffer.from('hi'), new Date(0), /a/g])).toBe('T"Buffer"aGk=;D0;R"a""g"');
+    expect(encodeArgs(['xb'.match(/b/)])).toBe('A["b"]{"groups"u"index"d1;"input""xb"}');
   });
 
   it('is stable across releases (changing it invalidates every stored cache)', () => {
