@@ -6,7 +6,7 @@ import { CorruptEntryError } from '../errors.js';
 import { shared } from '../processState.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { CLAIM_LATER, FileClaims } from './fileClaims.js';
-import { encodeFileEntry } from './fileEntry.js';
+import { type EntryBinding, encodeFileEntry, nameTagOf } from './fileEntry.js';
 import { checkExistingFolder, prepareFolder, readMarker } from './fileFolders.js';
 import { removeIfDead } from './fileLeftovers.js';
 import { folderNameFor, isKey, kindOfName, tempNameFor } from './fileNames.js';
@@ -93,6 +93,8 @@ interface FolderState {
   /** The cache name (for the folder's marker). */
   name: string;
   path: string;
+  /** The name's tag in entry headers, which binds each entry to this name (fileEntry.ts). */
+  nameTag: Buffer;
   /** Checked safe (or made by this core): reads may use it. */
   checked: boolean;
   /** Exists, safe, marked: writes may use it. */
@@ -167,19 +169,20 @@ export class FileCore implements Core {
       fd = openEntrySync(path);
     } catch (error) {
       if (IS_WINDOWS && TRANSIENT_CODES.has(errorCode(error) ?? '')) {
-        return withTransientRetry(() => readEntry(path));
+        return withTransientRetry(() => readEntry(path, { nameTag: state.nameTag, key }));
       }
       throw error;
     }
     this.lastReadMissed = fd === undefined;
     if (fd === undefined) return undefined;
+    const binding: EntryBinding = { nameTag: state.nameTag, key };
     let entry: ReturnType<typeof readSmallEntry>;
     try {
-      entry = readSmallEntry(fd);
+      entry = readSmallEntry(fd, binding);
     } finally {
       closeSync(fd);
     }
-    return entry === 'large' ? withTransientRetry(() => readEntry(path)) : entry;
+    return entry === 'large' ? withTransientRetry(() => readEntry(path, binding)) : entry;
   }
 
   set(name: string, key: string, entry: StoredEntry): Promise<void> {
@@ -187,8 +190,8 @@ export class FileCore implements Core {
     let state: FolderState;
     try {
       assertKey(key);
-      content = encodeFileEntry(entry.bytes, entry.calculatedAt);
       state = this.folder(name);
+      content = encodeFileEntry(entry.bytes, entry.calculatedAt, { nameTag: state.nameTag, key });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -339,7 +342,7 @@ export class FileCore implements Core {
       if (kindOfName(file) !== 'entry') continue;
       let header: Awaited<ReturnType<typeof readHeader>>;
       try {
-        header = await readHeader(join(state.path, file));
+        header = await readHeader(join(state.path, file), { nameTag: state.nameTag, key: file });
       } catch (error) {
         if (error instanceof CorruptEntryError) continue;
         throw error;
@@ -360,7 +363,9 @@ export class FileCore implements Core {
       const path = join(state.path, file);
       switch (kindOfName(file)) {
         case 'entry':
-          if (await this.isEntryToDelete(path, isStale)) await removeName(path);
+          if (await this.isEntryToDelete(path, { nameTag: state.nameTag, key: file }, isStale)) {
+            await removeName(path);
+          }
           break;
         case 'temp':
         case 'lock':
@@ -374,9 +379,13 @@ export class FileCore implements Core {
     this.reportForeign(state, foreign);
   }
 
-  private async isEntryToDelete(path: string, isStale: (calculatedAt: number) => boolean) {
+  private async isEntryToDelete(
+    path: string,
+    binding: EntryBinding,
+    isStale: (calculatedAt: number) => boolean,
+  ) {
     try {
-      const header = await readHeader(path);
+      const header = await readHeader(path, binding);
       // Another format version (a later release shares the folder): its own to judge.
       return header !== undefined && isStale(header.calculatedAt);
     } catch (error) {
@@ -422,6 +431,7 @@ export class FileCore implements Core {
       state = {
         name,
         path: join(this.cacheDir, folderNameFor(name)),
+        nameTag: nameTagOf(name),
         checked: false,
         prepared: false,
         lastSweep: 0,

@@ -2,7 +2,12 @@ import { constants, fstatSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { CorruptEntryError } from '../errors.js';
 import type { StoredEntry } from './contract.js';
-import { decodeFileHeader, HEADER_BYTES, MAX_ENTRY_FILE_BYTES } from './fileEntry.js';
+import {
+  decodeFileHeader,
+  type EntryBinding,
+  HEADER_BYTES,
+  MAX_ENTRY_FILE_BYTES,
+} from './fileEntry.js';
 
 /**
  * Reading entry files so that an odd or hostile file is a miss, never a hang or a crash:
@@ -32,8 +37,8 @@ function checkSize(size: number): void {
   }
 }
 
-function toEntry(file: Buffer, size: number): StoredEntry | undefined {
-  const header = decodeFileHeader(file, size, size);
+function toEntry(file: Buffer, size: number, binding: EntryBinding): StoredEntry | undefined {
+  const header = decodeFileHeader(file, size, size, binding);
   if (!header) return undefined;
   return { bytes: file.subarray(HEADER_BYTES, size), calculatedAt: header.calculatedAt };
 }
@@ -50,27 +55,30 @@ const scratch = Buffer.allocUnsafe(SYNC_READ_LIMIT + 1);
  * goes through {@link readCheckedEntry}, which looks at the file's type and size first,
  * so odd files are judged exactly as before. A `stat` per hit cost as much as the read.
  */
-export function readSmallEntry(fd: number): StoredEntry | undefined | 'large' {
+export function readSmallEntry(
+  fd: number,
+  binding: EntryBinding,
+): StoredEntry | undefined | 'large' {
   let filled: number;
   try {
     filled = readSync(fd, scratch, 0, scratch.length, 0);
   } catch {
-    return readCheckedEntry(fd);
+    return readCheckedEntry(fd, binding);
   }
   if (filled <= SYNC_READ_LIMIT) {
     try {
       // Copied out of the shared buffer: deserialized Buffers are views of their input.
-      const entry = toEntry(Buffer.from(scratch.subarray(0, filled)), filled);
+      const entry = toEntry(Buffer.from(scratch.subarray(0, filled)), filled, binding);
       if (entry) return entry;
     } catch {
       // Judged below, on the file's type and size.
     }
   }
-  return readCheckedEntry(fd);
+  return readCheckedEntry(fd, binding);
 }
 
 /** {@link readSmallEntry} for anything but a plain hit: type and size first, then the bytes. */
-function readCheckedEntry(fd: number): StoredEntry | undefined | 'large' {
+function readCheckedEntry(fd: number, binding: EntryBinding): StoredEntry | undefined | 'large' {
   const info = fstatSync(fd);
   if (!info.isFile()) throw notAnEntry();
   if (info.size > SYNC_READ_LIMIT) return 'large';
@@ -81,11 +89,14 @@ function readCheckedEntry(fd: number): StoredEntry | undefined | 'large' {
     if (read === 0) break;
     filled += read;
   }
-  return toEntry(file, filled);
+  return toEntry(file, filled, binding);
 }
 
 /** Reads an entry of any size through the thread pool. */
-export async function readEntry(path: string): Promise<StoredEntry | undefined> {
+export async function readEntry(
+  path: string,
+  binding: EntryBinding,
+): Promise<StoredEntry | undefined> {
   let handle: FileHandle;
   try {
     handle = await open(path, READ_FLAGS);
@@ -103,7 +114,7 @@ export async function readEntry(path: string): Promise<StoredEntry | undefined> 
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
-    return toEntry(file, filled);
+    return toEntry(file, filled, binding);
   } finally {
     await handle.close();
   }
@@ -115,6 +126,7 @@ export async function readEntry(path: string): Promise<StoredEntry | undefined> 
  */
 export async function readHeader(
   path: string,
+  binding: EntryBinding,
 ): Promise<{ calculatedAt: number; size: number } | undefined> {
   let handle: FileHandle;
   try {
@@ -128,7 +140,7 @@ export async function readHeader(
     checkSize(info.size);
     const header = Buffer.alloc(HEADER_BYTES);
     const { bytesRead } = await handle.read(header, 0, HEADER_BYTES, 0);
-    const decoded = decodeFileHeader(header, bytesRead, info.size);
+    const decoded = decodeFileHeader(header, bytesRead, info.size, binding);
     return decoded && { calculatedAt: decoded.calculatedAt, size: info.size };
   } finally {
     await handle.close();

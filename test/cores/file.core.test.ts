@@ -1,7 +1,7 @@
 /**
  * The file core against the byte-level Core contract, called directly (no wrapper).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -83,17 +83,55 @@ describe('entries', () => {
     expect(textOf(second)).toBe('b'.repeat(64));
   });
 
-  it('writes its own record: magic, version, calculatedAt, length, then the bytes', async () => {
+  it('writes its own record: magic, version, calculatedAt, length, name tag, key, then the bytes', async () => {
     const core = new FileCore({ cacheDir: freshDir() });
     const key = newKey();
     await core.set('fn', key, entryOf('payload', 1234.5));
     const file = readFileSync(join(core.location('fn'), key));
     expect(file.subarray(0, 4).toString('latin1')).toBe('CCHR');
-    expect(file[4]).toBe(1);
+    expect(file[4]).toBe(2);
     expect(file.readDoubleLE(8)).toBe(1234.5);
     expect(file.readUInt32LE(16)).toBe('payload'.length);
+    const nameTag = createHash('sha256').update('fn').digest().subarray(0, 16);
+    expect(file.subarray(20, 36).equals(nameTag)).toBe(true);
+    expect(file.subarray(36, 68).toString('hex')).toBe(key);
+    expect(HEADER_BYTES).toBe(68);
     expect(file.subarray(HEADER_BYTES).toString()).toBe('payload');
     expect(file.byteLength).toBe(HEADER_BYTES + 'payload'.length);
+  });
+
+  it("an entry copied to another key's name or another name's folder is damaged, never served", async () => {
+    const cacheDir = freshDir();
+    const core = new FileCore({ cacheDir });
+    const [key, other] = [newKey(), newKey()];
+    await core.set('reports', key, entryOf('the report of key'));
+    await core.set('orders', key, entryOf('the order of key'));
+    const bytes = readFileSync(join(core.location('reports'), key));
+    // A backup restored under another key, and one restored into another function's folder.
+    writeFileSync(join(core.location('reports'), other), bytes);
+    writeFileSync(join(core.location('orders'), key), bytes);
+    const reader = new FileCore({ cacheDir });
+    expect(() => reader.get('reports', other)).toThrow(/stored for another name or key/);
+    expect(() => reader.get('orders', key)).toThrow(CorruptEntryError);
+    expect(textOf(await reader.get('reports', key))).toBe('the report of key');
+    // deleteStale removes damaged entries, whatever their age.
+    await reader.deleteStale('reports', 0);
+    expect(existsSync(join(core.location('reports'), other))).toBe(false);
+    expect(existsSync(join(core.location('reports'), key))).toBe(true);
+  });
+
+  it("0.1.0's entries (format version 1, a 20-byte header) are quiet misses", async () => {
+    const core = new FileCore({ cacheDir: freshDir() });
+    const key = newKey();
+    await core.set('fn', key, entryOf('x'));
+    const old = Buffer.alloc(20 + 3);
+    old.write('CCHR', 0, 'latin1');
+    old[4] = 1;
+    old.writeDoubleLE(Date.now(), 8);
+    old.writeUInt32LE(3, 16);
+    old.write('old', 20);
+    writeFileSync(join(core.location('fn'), key), old);
+    expect(await core.get('fn', key)).toBeUndefined();
   });
 
   it('replaces entries atomically: concurrent writers leave one complete entry, no temp file', async () => {

@@ -26,7 +26,12 @@ import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredEntry } from '../../src/cores/contract.js';
 import { FileCore } from '../../src/cores/file.js';
-import { HEADER_BYTES, MAX_ENTRY_FILE_BYTES, writeHeader } from '../../src/cores/fileEntry.js';
+import {
+  HEADER_BYTES,
+  MAX_ENTRY_FILE_BYTES,
+  nameTagOf,
+  writeHeader,
+} from '../../src/cores/fileEntry.js';
 import { folderNameFor, MARKER_NAME, tempNameFor } from '../../src/cores/fileNames.js';
 import { hostId, hostTag } from '../../src/cores/fileOwners.js';
 import { CachierError, CorruptEntryError } from '../../src/errors.js';
@@ -149,7 +154,7 @@ describe.skipIf(isWindows)('security: folders cachier must not trust', () => {
     chmodSync(cacheDir, 0o700);
     chmodSync(folder, 0o770);
     const planted = Buffer.alloc(HEADER_BYTES + 6);
-    writeHeader(planted, Date.now(), 6);
+    writeHeader(planted, Date.now(), 6, { nameTag: nameTagOf('fn'), key });
     planted.write('poison', HEADER_BYTES);
     writeFileSync(join(folder, key), planted);
     expect(await codeOf(() => core.get('fn', key))).toBe('CACHIER_UNSAFE_FOLDER');
@@ -233,7 +238,7 @@ describe.skipIf(isWindows)('hostile or odd files at entry names are misses, neve
     const { core, key, path } = await setup();
     const elsewhere = join(root, `entry-${randomUUID()}`);
     const planted = Buffer.alloc(HEADER_BYTES + 6);
-    writeHeader(planted, Date.now(), 6);
+    writeHeader(planted, Date.now(), 6, { nameTag: nameTagOf('fn'), key });
     planted.write('poison', HEADER_BYTES);
     writeFileSync(elsewhere, planted);
     symlinkSync(elsewhere, path);
@@ -250,10 +255,10 @@ describe.skipIf(isWindows)('hostile or odd files at entry names are misses, neve
   it('an entry whose header claims more bytes than the file has, or fewer', async () => {
     const { core, key, path } = await setup();
     const file = Buffer.alloc(HEADER_BYTES + 10);
-    writeHeader(file, Date.now(), 1000);
+    writeHeader(file, Date.now(), 1000, { nameTag: nameTagOf('fn'), key });
     writeFileSync(path, file);
     expect(() => core.get('fn', key)).toThrow(CorruptEntryError);
-    writeHeader(file, Date.now(), 5);
+    writeHeader(file, Date.now(), 5, { nameTag: nameTagOf('fn'), key });
     writeFileSync(path, file);
     expect(() => core.get('fn', key)).toThrow(CorruptEntryError);
   });
@@ -263,7 +268,7 @@ describe.skipIf(isWindows)('hostile or odd files at entry names are misses, neve
     const size = 2 ** 31 + 100;
     const fd = openSync(path, 'w');
     const header = Buffer.alloc(HEADER_BYTES);
-    writeHeader(header, Date.now(), 0xffffffff);
+    writeHeader(header, Date.now(), 0xffffffff, { nameTag: nameTagOf('fn'), key });
     writeSync(fd, header, 0, HEADER_BYTES, 0);
     writeSync(fd, Buffer.from([1]), 0, 1, size - 1);
     closeSync(fd);
@@ -283,7 +288,7 @@ describe.skipIf(isWindows)('hostile or odd files at entry names are misses, neve
       core.set('fn', newKey(), { bytes, calculatedAt: 1 }),
     )) as CachierError;
     expect(error.code).toBe('CACHIER_ENTRY_TOO_LARGE');
-    expect(error.message).toMatch(/up to 2147483627 bytes/);
+    expect(error.message).toMatch(new RegExp(`up to ${2 ** 31 - 1 - HEADER_BYTES} bytes`));
   });
 
   it('clear and deleteStale cope with all of them at once: they settle and remove them', async () => {

@@ -296,6 +296,32 @@ describe('damaged entries', () => {
     expect(state.calls).toBe(9); // replaced: every second call was a hit
   });
 
+
+  it("never serves another function's or other arguments' entry copied into place", async () => {
+    const cacheDir = freshDir();
+    const core = new FileCore({ cacheDir });
+    const users = counted(core, (id: number) => ({ kind: 'user', id }));
+    const orders = counted(core, (id: number) => ({ kind: 'order', id }));
+    await users.cached(1);
+    await orders.cached(1);
+    await users.cached(2);
+    // One key for both functions (same arguments): a folder restored from the wrong
+    // backup, and an entry copied over another key's.
+    const sameArgs = defaultKey([1]);
+    writeFileSync(join(users.folder, sameArgs), readFileSync(join(orders.folder, sameArgs)));
+    writeFileSync(
+      join(users.folder, defaultKey([2])),
+      readFileSync(join(users.folder, defaultKey([1]))),
+    );
+    const fresh = new FileCore({ cacheDir });
+    const again = cachier(async (id: number) => ({ kind: 'user', id }), {
+      backend: fresh,
+      name: users.name,
+    });
+    expect(await again(1)).toEqual({ kind: 'user', id: 1 });
+    expect(await again(2)).toEqual({ kind: 'user', id: 2 });
+    expect(await warningsOf(users.name)).toEqual(['CACHIER_CORRUPT_ENTRY']);
+  });
   it('an entry of an unknown format version is a miss, recalculated without a crash', async () => {
     const core = new FileCore({ cacheDir: freshDir() });
     let n = 0;
