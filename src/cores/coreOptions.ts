@@ -28,8 +28,15 @@ export function checkOptionNames(
 }
 
 /**
- * Throws unless `leaseMs` is a finite number of at least `minLeaseMs` and
- * `operationTimeoutMs` a positive finite number (both milliseconds).
+ * The longest delay a Node timer can wait (about 24.8 days): Node runs a timer set for
+ * longer after 1 ms, which would time out every operation (or renew a claim every
+ * millisecond) at once.
+ */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Throws unless `leaseMs` is a number from `minLeaseMs` and `operationTimeoutMs` a
+ * positive number, both milliseconds at most {@link MAX_TIMER_MS}.
  *
  * @example checkTimings('MongoCore', 10_000, 200, 5_000);
  */
@@ -39,9 +46,14 @@ export function checkTimings(
   minLeaseMs: number,
   operationTimeoutMs: unknown,
 ): asserts leaseMs is number {
-  if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs < minLeaseMs) {
+  if (
+    typeof leaseMs !== 'number' ||
+    !Number.isFinite(leaseMs) ||
+    leaseMs < minLeaseMs ||
+    leaseMs > MAX_TIMER_MS
+  ) {
     throw new TypeError(
-      `cachier: ${core} leaseMs must be a number >= ${minLeaseMs} (milliseconds)`,
+      `cachier: ${core} leaseMs must be a number >= ${minLeaseMs} and at most ${MAX_TIMER_MS} (milliseconds)`,
     );
   }
   if (
@@ -51,6 +63,11 @@ export function checkTimings(
   ) {
     throw new TypeError(
       `cachier: ${core} operationTimeoutMs must be a positive number (milliseconds)`,
+    );
+  }
+  if (operationTimeoutMs > MAX_TIMER_MS) {
+    throw new TypeError(
+      `cachier: ${core} operationTimeoutMs must be at most ${MAX_TIMER_MS} (about 24.8 days, the longest a Node timer waits)`,
     );
   }
 }

@@ -325,6 +325,16 @@ describe('MongoCore without a usable database', () => {
     expect(() => new MongoCore({ mongetter: () => ({}) as never, leaseMs: 10 })).toThrow(/leaseMs/);
   });
 
+  it('refuses timings that no Node timer can wait (it would fire after 1 ms)', () => {
+    const mongetter = () => ({}) as never;
+    expect(() => new MongoCore({ mongetter, operationTimeoutMs: 30 * 24 * 3600_000 })).toThrow(
+      /MongoCore operationTimeoutMs must be at most 2147483647/,
+    );
+    expect(() => new MongoCore({ mongetter, leaseMs: 2 ** 31 })).toThrow(
+      /MongoCore leaseMs .* at most 2147483647/,
+    );
+  });
+
   it('database unreachable: an operation fails within the server selection timeout, the next at once', async () => {
     const client = new MongoClient(`mongodb://127.0.0.1:${await closedPort()}`, {
       serverSelectionTimeoutMS: 300,

@@ -37,6 +37,11 @@ describe('PostgresCore options', () => {
     expect(make({ pool, leaseMs: 10 })).toThrow(/PostgresCore leaseMs must be a number >= 200/);
     expect(make({ pool, leaseMs: Number.NaN })).toThrow(/leaseMs/);
     expect(make({ pool, operationTimeoutMs: 0 })).toThrow(/operationTimeoutMs must be a positive/);
+    // Node runs a longer timer after 1 ms: every operation would time out at once.
+    expect(make({ pool, operationTimeoutMs: 30 * 24 * 3600_000 })).toThrow(
+      /PostgresCore operationTimeoutMs must be at most 2147483647/,
+    );
+    expect(make({ pool, leaseMs: 2 ** 31 })).toThrow(/PostgresCore leaseMs .* at most 2147483647/);
     for (const table of ['', 'a.b.c', 'x;drop table y', '1abc', 'a"b', 'x'.repeat(59), 7]) {
       expect(make({ pool, table })).toThrow(/PostgresCore table must be a table name/);
     }

@@ -32,6 +32,17 @@ describe('RedisCore options', () => {
     ['a short lease', { client, leaseMs: 10 }, /RedisCore leaseMs must be a number >= 200/],
     ['a zero timeout', { client, operationTimeoutMs: 0 }, /RedisCore operationTimeoutMs must be/],
     ['a fractional ttl', { client, entryTtlMs: 1.5 }, /RedisCore entryTtlMs must be/],
+    // Node runs a longer timer after 1 ms: every operation would time out at once.
+    [
+      'a timeout no timer can wait',
+      { client, operationTimeoutMs: 30 * 24 * 3600_000 },
+      /RedisCore operationTimeoutMs must be at most 2147483647/,
+    ],
+    [
+      'a lease no timer can wait',
+      { client, leaseMs: 2 ** 31 },
+      /RedisCore leaseMs must be a number >= 200 and at most 2147483647/,
+    ],
   ])('rejects %s with a TypeError naming the option', (_label, options, message) => {
     expect(() => new RedisCore(options as RedisCoreOptions)).toThrow(TypeError);
     expect(() => new RedisCore(options as RedisCoreOptions)).toThrow(message);
