@@ -61,6 +61,9 @@ function neverAbortedSignal(): AbortSignal {
   return neverAborted;
 }
 
+/** The longest delay a Node timer can wait (about 24.8 days); longer ones run after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as PromiseLike<T> | undefined)?.then === 'function';
 }
@@ -372,7 +375,12 @@ export class CallAlgorithm {
         );
       }
       this.join(running, signal);
-      return call.policy.waitMs > 0 ? this.joinWithTimeout(running.promise, call) : running.promise;
+      // A wait longer than a timer can run (Infinity included) is joined for good: Node
+      // would run that timer after 1 ms and make this caller calculate the key again.
+      const { waitMs } = call.policy;
+      return waitMs > 0 && waitMs <= MAX_TIMER_MS
+        ? this.joinWithTimeout(running.promise, call)
+        : running.promise;
     }
     // AbortControllers are costly to make (~2 µs): only a caller that can abort needs one.
     const abandon = signal === undefined ? undefined : new AbortController();
@@ -507,9 +515,10 @@ export class CallAlgorithm {
     abandon: AbortSignal,
   ): Promise<void> {
     const stop = new AbortController();
-    const timer = Number.isFinite(remainingMs)
-      ? setTimeout(() => stop.abort(), remainingMs)
-      : undefined;
+    // Beyond a timer's reach the poll (at most a second) comes first anyway, and the caller
+    // checks its deadline after each; Node would run such a timer after 1 ms (a busy poll).
+    const timer =
+      remainingMs <= MAX_TIMER_MS ? setTimeout(() => stop.abort(), remainingMs) : undefined;
     const onAbandon = () => stop.abort();
     abandon.addEventListener('abort', onAbandon, { once: true });
     try {

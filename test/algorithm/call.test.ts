@@ -230,6 +230,45 @@ describe('the call algorithm', () => {
     await claim?.release();
   });
 
+  it('a waitForCalcTimeout longer than a Node timer can wait, or Infinity, still waits', async () => {
+    // Node runs a timer set for longer than 2^31-1 ms after 1 ms (TimeoutOverflowWarning).
+    const overflows: Error[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === 'TimeoutOverflowWarning') overflows.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      for (const waitForCalcTimeout of [{ days: 30 }, Number.POSITIVE_INFINITY]) {
+        const core = new CountingCore();
+        let calls = 0;
+        const cached = cachier(
+          async () => {
+            calls++;
+            await sleep(50);
+            return 'v';
+          },
+          { name: 'long-wait', backend: core, waitForCalcTimeout },
+        );
+        // Callers in this process share the one calculation.
+        expect(await Promise.all([cached(), cached(), cached()])).toEqual(['v', 'v', 'v']);
+        expect(calls).toBe(1);
+
+        // Another owner's claim: the caller waits for its value.
+        const claim = await core.tryClaim('long-wait-other', keyFromHashArgs('k'));
+        const options = { name: 'long-wait-other', backend: core, hashArgs: () => 'k' };
+        const waiting = cachier(async () => 'mine', { ...options, waitForCalcTimeout })();
+        await sleep(100);
+        await cachier(async () => 'unused', options).precacheValue([], 'theirs');
+        await claim?.release();
+        expect(await waiting).toBe('theirs');
+      }
+      await new Promise((resolve) => setImmediate(resolve)); // warnings arrive on a later tick
+      expect(overflows).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('a lost claim is reported as claim-lost', async () => {
     const core = new CountingCore(40);
     core.renewAnswer = false;
