@@ -310,6 +310,16 @@ function checkType(value: unknown, option: string, type: 'boolean' | 'string' | 
   }
 }
 
+/**
+ * Describes a bad value of an option that reaches a database (`backend`, `mongetter`,
+ * `redisClient`, `pgPool`). A string there is often a connection URL with a password in
+ * it, so it is quoted only when it reads like a backend name.
+ */
+function describeConnection(value: unknown): string {
+  if (typeof value !== 'string') return describe(value);
+  return /^[A-Za-z_-]{1,20}$/.test(value) ? describe(value) : 'a string';
+}
+
 const CORE_METHODS = ['get', 'set', 'tryClaim', 'delete', 'clear', 'clearClaims', 'deleteStale'];
 
 function isCore(value: unknown): value is AnyCore {
@@ -327,12 +337,16 @@ function validateCommon(options: Record<string, unknown>): void {
     !isCore(backend)
   ) {
     throw new TypeError(
-      `cachier: unknown backend ${describe(backend)}; use ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')} or a core object with the methods ${CORE_METHODS.join(', ')}`,
+      `cachier: unknown backend ${describeConnection(backend)}; use ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')} or a core object with the methods ${CORE_METHODS.join(', ')}`,
     );
   }
   checkType(options.cacheDir, 'cacheDir', 'string');
   if (options.cacheDir === '') throw new TypeError('cachier: cacheDir must not be empty');
-  checkType(options.mongetter, 'mongetter', 'function');
+  if (options.mongetter !== undefined && typeof options.mongetter !== 'function') {
+    throw new TypeError(
+      `cachier: mongetter must be a function, got ${describeConnection(options.mongetter)}`,
+    );
+  }
   for (const option of ['redisClient', 'pgPool'] as const) {
     const value = options[option];
     if (
@@ -340,7 +354,7 @@ function validateCommon(options: Record<string, unknown>): void {
       (value === null || (typeof value !== 'object' && typeof value !== 'function'))
     ) {
       throw new TypeError(
-        `cachier: ${option} must be a client object or a function returning one, got ${describe(value)}`,
+        `cachier: ${option} must be a client object or a function returning one, got ${describeConnection(value)}`,
       );
     }
   }

@@ -114,6 +114,29 @@ describe('option types', () => {
   });
 });
 
+describe('connection options never quote a connection string back', () => {
+  // A URL passed where a client belongs often carries a password: it must not reach logs.
+  const url = 'redis://user:hunter2@cache.internal:6379';
+  it.each([['redisClient'], ['pgPool'], ['mongetter'], ['backend']])(
+    '%s: a URL is a TypeError naming the option, without the URL',
+    (option) => {
+      let thrown: unknown;
+      try {
+        wrapWith({ [option]: url })();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(TypeError);
+      expect((thrown as TypeError).message).toMatch(new RegExp(`${option}|backend`));
+      expect((thrown as TypeError).message).not.toMatch(/hunter2|cache\.internal/);
+    },
+  );
+
+  it('still names a misspelt backend', () => {
+    expectTypeError(wrapWith({ backend: 'postgresql' }), /unknown backend "postgresql"/);
+  });
+});
+
 describe('durations', () => {
   it.each([
     ['staleAfter', -1, /staleAfter must not be negative, got -1/],
