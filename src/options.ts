@@ -397,6 +397,11 @@ export function validateOptions(options: unknown): CachierOptions {
   validateCommon(options);
   checkType(options.name, 'name', 'string');
   if (options.name === '') throw new TypeError('cachier: name must not be empty');
+  // Stores encode names as UTF-8, which turns every lone surrogate into U+FFFD: two names
+  // that differ only there would share one cache.
+  if (typeof options.name === 'string' && /\p{Surrogate}/u.test(options.name)) {
+    throw new TypeError('cachier: name must be well-formed Unicode text (it has a lone surrogate)');
+  }
   checkType(options.onEvent, 'onEvent', 'function');
   checkType(options.shouldCache, 'shouldCache', 'function');
   if (

@@ -102,6 +102,9 @@ describe('option types', () => {
     ['cacheDir', '', /cacheDir must not be empty/],
     ['name', 7, /name must be a string/],
     ['name', '', /name must not be empty/],
+    // Stores encode names as UTF-8, where every lone surrogate becomes U+FFFD: 'a\uD800'
+    // and 'a\uDC00' would share one PostgreSQL or MongoDB cache.
+    ['name', 'report\uD800', /name must be well-formed Unicode text \(it has a lone surrogate\)$/],
     ['hashArgs', 'id', /hashArgs must be a function/],
     ['onEvent', {}, /onEvent must be a function/],
     ['mongetter', {}, /mongetter must be a function/],
