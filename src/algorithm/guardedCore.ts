@@ -157,6 +157,9 @@ export class GuardedCore {
     if (leaseMs === undefined) return () => undefined;
     let renewing = false;
     let lost = false;
+    // Set when the calculation ended: a renewal still on its way then answers for a claim
+    // that is being (or was) released, so "not held" or a failure means nothing.
+    let stopped = false;
     const timer = setInterval(() => {
       if (renewing || lost) return;
       renewing = true;
@@ -164,18 +167,23 @@ export class GuardedCore {
         .renew()
         .then(
           (held) => {
-            if (held) return;
+            if (held || stopped) return;
             lost = true;
             report?.({ type: 'claim-lost', name: this.name, key });
           },
-          (error: unknown) => this.failed(key, 'renew', error, report),
+          (error: unknown) => {
+            if (!stopped) this.failed(key, 'renew', error, report);
+          },
         )
         .finally(() => {
           renewing = false;
         });
     }, leaseMs / 4);
     timer.unref();
-    return () => clearInterval(timer);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
   }
 
   /** Deletes one entry; rejects with the store's error (an explicit request, not a call). */

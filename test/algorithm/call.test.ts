@@ -23,6 +23,8 @@ class CountingCore implements Core {
   claimsTried = 0;
   failing = false;
   renewAnswer = true;
+  /** How long a renewal takes to answer (ms). */
+  renewDelayMs = 0;
 
   constructor(leaseMs = 10_000) {
     this.leaseMs = leaseMs;
@@ -49,7 +51,11 @@ class CountingCore implements Core {
     const token = Symbol(id);
     this.claims.set(id, token);
     return {
-      renew: async () => this.renewAnswer && this.claims.get(id) === token,
+      renew: async () => {
+        if (this.renewDelayMs > 0) await sleep(this.renewDelayMs);
+        this.check();
+        return this.renewAnswer && this.claims.get(id) === token;
+      },
       release: async () => {
         if (this.claims.get(id) === token) this.claims.delete(id);
       },
@@ -282,6 +288,27 @@ describe('the call algorithm', () => {
     );
     await cached();
     expect(events.map((event) => event.type)).toContain('claim-lost');
+  });
+
+  it('a renewal still on its way when the calculation ends is no claim-lost and no warning', async () => {
+    for (const failing of [false, true]) {
+      const core = new CountingCore(40); // renewals every 10 ms
+      core.renewDelayMs = 60; // answered after the claim was released
+      const events: CachierEvent[] = [];
+      const cached = cachier(
+        async () => {
+          await sleep(25);
+          return 1;
+        },
+        { name: `late-renewal-${failing}`, backend: core, onEvent: (event) => events.push(event) },
+      );
+      expect(await cached()).toBe(1);
+      core.failing = failing; // e.g. the program closed its client after the call
+      await sleep(120);
+      const types = events.map((event) => event.type);
+      expect(types).not.toContain('claim-lost');
+      expect(types).not.toContain('store-error');
+    }
   });
 
   it('clearEntry deletes the one entry of these arguments', async () => {
