@@ -42,7 +42,11 @@ function isPromiseLike<T>(value: MaybePromise<T>): value is Promise<T> {
  * same-process wake-ups after this process's writes and releases, and claim renewal.
  */
 export class GuardedCore {
-  /** Reads of a key still on their way: concurrent callers share one (async cores only). */
+  /**
+   * Reads of a key still on their way: concurrent callers share one (async cores only). A
+   * store, delete or clear through this wrapper drops the reads begun before it, so a call
+   * made after it never gets the value it replaced.
+   */
   private readonly reads = new Map<string, Promise<ValueEntry | undefined>>();
   private readonly storesValues: boolean;
 
@@ -126,6 +130,7 @@ export class GuardedCore {
       this.failed(key, 'set', error, report);
       return 'store-failed';
     }
+    this.reads.delete(key);
     signalLocalChange(this.core, this.name, key);
     return 'stored';
   }
@@ -189,11 +194,13 @@ export class GuardedCore {
   /** Deletes one entry; rejects with the store's error (an explicit request, not a call). */
   async delete(key: string): Promise<void> {
     await this.core.delete(this.name, key);
+    this.reads.delete(key);
     signalLocalChange(this.core, this.name, key);
   }
 
   async clear(): Promise<void> {
     await this.core.clear(this.name);
+    this.reads.clear();
     signalLocalChange(this.core, this.name);
   }
 

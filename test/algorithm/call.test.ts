@@ -23,6 +23,8 @@ class CountingCore implements Core {
   claimsTried = 0;
   failing = false;
   renewAnswer = true;
+  /** How long a read takes to answer (ms): it returns what the store held when it began. */
+  getDelayMs = 0;
   /** How long a renewal takes to answer (ms). */
   renewDelayMs = 0;
 
@@ -37,7 +39,9 @@ class CountingCore implements Core {
   async get(name: string, key: string) {
     this.gets++;
     this.check();
-    return this.entries.get(`${name}/${key}`);
+    const entry = this.entries.get(`${name}/${key}`);
+    if (this.getDelayMs > 0) await sleep(this.getDelayMs);
+    return entry;
   }
   async set(name: string, key: string, entry: StoredEntry) {
     this.check();
@@ -308,6 +312,28 @@ describe('the call algorithm', () => {
       const types = events.map((event) => event.type);
       expect(types).not.toContain('claim-lost');
       expect(types).not.toContain('store-error');
+    }
+  });
+
+  it('a call made after clearCache, clearEntry or an overwrite never joins a read begun before it', async () => {
+    const core = new CountingCore();
+    let calls = 0;
+    const cached = cachier(async () => `new-${++calls}`, {
+      name: 'read-after-clear',
+      backend: core,
+    });
+    for (const change of [
+      () => cached.clearCache(),
+      () => cached.clearEntry(),
+      () => cached.withOptions({ overwriteCache: true })(),
+    ]) {
+      core.getDelayMs = 0;
+      await cached.precacheValue([], 'old');
+      core.getDelayMs = 50;
+      const before = cached(); // its read began while 'old' was stored
+      await change();
+      expect(await cached()).not.toBe('old');
+      expect(await before).toBe('old');
     }
   });
 
