@@ -296,7 +296,6 @@ describe('damaged entries', () => {
     expect(state.calls).toBe(9); // replaced: every second call was a hit
   });
 
-
   it("never serves another function's or other arguments' entry copied into place", async () => {
     const cacheDir = freshDir();
     const core = new FileCore({ cacheDir });
