@@ -32,7 +32,7 @@ export function checkOptionNames(
  * longer after 1 ms, which would time out every operation (or renew a claim every
  * millisecond) at once.
  */
-const MAX_TIMER_MS = 2_147_483_647;
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Throws unless `leaseMs` is a number from `minLeaseMs` and `operationTimeoutMs` a

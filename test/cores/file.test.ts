@@ -107,6 +107,9 @@ describe('FileCore options', () => {
   it('rejects a lease below what file mtimes can time, and an empty cacheDir', () => {
     expect(() => new FileCore({ leaseMs: 1000 })).toThrow(/leaseMs must be a number >= 2000/);
     expect(() => new FileCore({ leaseMs: Number.NaN })).toThrow(TypeError);
+    // Node runs a longer timer after 1 ms: renewals would spin.
+    expect(() => new FileCore({ leaseMs: 2 ** 31 })).toThrow(/at most 2147483647/);
+    expect(() => new FileCore({ leaseMs: Number.POSITIVE_INFINITY })).toThrow(TypeError);
     expect(() => new FileCore({ cacheDir: '' })).toThrow(/cacheDir must be a non-empty string/);
   });
 });
