@@ -36,6 +36,12 @@ const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
 const OWNER_PREFIX = 'owner.';
 const MAX_OWNER_BYTES = 1024;
+/**
+ * How far ahead of this clock a lease may be dated (another machine's clock running
+ * ahead) before it counts as lapsed: the same minute an entry may be dated ahead before it
+ * counts as stale (policy.ts FUTURE_TOLERANCE_MS).
+ */
+const FUTURE_LEASE_TOLERANCE_MS = 60_000;
 
 /**
  * This machine as claims record it: the host name plus, on Linux, the pid namespace, so
@@ -188,7 +194,11 @@ export async function reapIfDead(lockPath: string, leaseMs: number): Promise<Loc
   const current = await lstat(lockPath).catch(() => undefined);
   if (!current) return 'free';
   if (!current.isDirectory()) return 'held';
-  const leaseOver = current.mtimeMs < Date.now() - leaseMs;
+  const now = Date.now();
+  // A lease dated over a minute ahead (a clock that was wrong, a restored backup) would
+  // otherwise hold the key until that date: it counts as lapsed, as such entries count as stale.
+  const leaseOver =
+    current.mtimeMs < now - leaseMs || current.mtimeMs > now + FUTURE_LEASE_TOLERANCE_MS;
   const owners = files.filter((file) => file.startsWith(OWNER_PREFIX));
   if (owners.length === 0) {
     // A 0.1.0 lock, or a claimer that died between making the folder and its owner file.

@@ -455,6 +455,24 @@ describe('claims: dead owners and foreign hosts', () => {
     await claim?.release();
   });
 
+  it('a claim dated more than a minute ahead (a wrong clock, a restored backup) is taken over, never waited on without end', async () => {
+    const core = new FileCore({ cacheDir: freshDir(), leaseMs: 60_000 });
+    await core.set('fn', newKey(), entryOf('x'));
+    const ahead = newKey();
+    const lock = plantClaim(core, ahead, deadPid(), 'another-host');
+    const nextYear = new Date(Date.now() + 365 * 86_400_000);
+    utimesSync(lock, nextYear, nextYear);
+    const claim = await core.tryClaim('fn', ahead);
+    expect(claim).toBeDefined();
+    await claim?.release();
+    // A clock a few seconds ahead is still a live owner's.
+    const slightly = newKey();
+    const near = plantClaim(core, slightly, deadPid(), 'another-host');
+    const soon = new Date(Date.now() + 5_000);
+    utimesSync(near, soon, soon);
+    expect(await core.tryClaim('fn', slightly)).toBeUndefined();
+  });
+
   it("a release never removes a lock folder that holds another owner's file", async () => {
     const core = new FileCore({ cacheDir: freshDir() });
     const key = newKey();
