@@ -473,6 +473,28 @@ describe('claims: dead owners and foreign hosts', () => {
     expect(await core.tryClaim('fn', slightly)).toBeUndefined();
   });
 
+  it('a lapsed claim folder holding files cachier did not write fails the claim (naming the folder) instead of being held for ever, and keeps them', async () => {
+    const core = new FileCore({ cacheDir: freshDir(), leaseMs: 60_000 });
+    await core.set('fn', newKey(), entryOf('x'));
+    const past = new Date(Date.now() - 3_600_000);
+    for (const owner of [undefined, { pid: deadPid(), host: 'another-host' }]) {
+      const key = newKey();
+      const lock = join(core.location('fn'), `${key}.lock`);
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'notes.txt'), 'not cachier’s');
+      if (owner) writeFileSync(join(lock, 'owner.feed'), JSON.stringify(owner));
+      utimesSync(lock, past, past);
+      const failure = await settles(core.tryClaim('fn', key));
+      expect((failure as CachierError).code).toBe('CACHIER_STUCK_CLAIM');
+      expect((failure as Error).message).toContain(lock);
+      expect(readdirSync(lock)).toEqual(['notes.txt']);
+      // Clean-ups leave it alone too, and still settle.
+      await core.deleteStale('fn', 0);
+      await core.clear('fn');
+      expect(readdirSync(lock)).toEqual(['notes.txt']);
+    }
+  });
+
   it("a release never removes a lock folder that holds another owner's file", async () => {
     const core = new FileCore({ cacheDir: freshDir() });
     const key = newKey();
