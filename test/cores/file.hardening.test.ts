@@ -193,6 +193,31 @@ describe.skipIf(isWindows)('security: folders cachier must not trust', () => {
     expect(textOf(await core.get('fn', key))).toBe('fine');
   });
 
+  it('in a cacheDir others can write to (sticky), a function folder deleted and planted again while the program runs is refused, never read or written', async () => {
+    const sticky = freshDir();
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    const core = new FileCore({ cacheDir: sticky });
+    const key = newKey();
+    await core.set('fn', key, entryOf('mine'));
+    expect(textOf(await readLater(core, key))).toBe('mine');
+    // A /tmp cleaner removes the idle folder; another user makes one of that name, with an entry.
+    const folder = core.location('fn');
+    rmSync(folder, { recursive: true });
+    mkdirSync(folder);
+    chmodSync(folder, 0o777);
+    const planted = Buffer.alloc(HEADER_BYTES + 6);
+    writeHeader(planted, Date.now(), 6, { nameTag: nameTagOf('fn'), key });
+    planted.write('poison', HEADER_BYTES);
+    writeFileSync(join(folder, key), planted);
+    expect(await codeOf(() => core.get('fn', key))).toBe('CACHIER_UNSAFE_FOLDER');
+    expect(await codeOf(() => core.set('fn', newKey(), entryOf('secret')))).toBe(
+      'CACHIER_UNSAFE_FOLDER',
+    );
+    expect(await codeOf(() => core.tryClaim('fn', newKey()))).toBe('CACHIER_UNSAFE_FOLDER');
+    expect(readdirSync(folder)).toEqual([key]);
+  });
+
   it('makes temp files unpredictable: 128 random bits in every name', () => {
     const key = newKey();
     const names = new Set(Array.from({ length: 100 }, () => tempNameFor(key, hostTag)));
