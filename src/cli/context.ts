@@ -10,6 +10,8 @@ export interface CommandContext {
   readonly now: number;
   /** Writes a line to stdout. */
   print(text: string): void;
+  /** Writes a note to stderr (`cachier: ...`): something skipped, the command went on. */
+  note(text: string): void;
   /** Writes `value` as the command's JSON document on stdout. */
   printJson(value: unknown): void;
   /** A progress bar on stderr over `caches` caches (drawn only on a terminal, never with --json). */
@@ -28,6 +30,7 @@ export function processContext(store: OpenStore, json: boolean): CommandContext 
     json,
     now: Date.now(),
     print: (text) => process.stdout.write(`${text}\n`),
+    note: (text) => process.stderr.write(`cachier: ${text.replace(/^cachier: /, '')}\n`),
     printJson: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
     progress: (caches) => new Progress(process.stderr, { enabled: !json, caches }),
   };

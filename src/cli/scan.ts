@@ -1,4 +1,5 @@
 import type { Core, EntryInfo } from '../cores/contract.js';
+import { UNSAFE_FOLDER } from '../cores/fileFolders.js';
 import type { Progress } from './progress.js';
 
 /** What a walk over one cache's entries found. */
@@ -57,4 +58,13 @@ export function add(summary: CacheSummary, info: EntryInfo): void {
 export async function namesOf(core: Core): Promise<string[]> {
   if (core.names === undefined) throw new Error(`the ${core.kind} core cannot list cache names`);
   return core.names();
+}
+
+/**
+ * Whether `error` is the file core refusing one cache's folder (another user's, or
+ * writable by others): commands over every cache skip that one with a note, as the
+ * library does, instead of giving up on the others.
+ */
+export function isRefusedFolder(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === UNSAFE_FOLDER;
 }

@@ -8,7 +8,12 @@ import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { MAX_TIMER_MS } from './coreOptions.js';
 import { CLAIM_LATER, FileClaims } from './fileClaims.js';
 import { type EntryBinding, encodeFileEntry, nameTagOf } from './fileEntry.js';
-import { checkExistingFolder, prepareFolder, readMarker } from './fileFolders.js';
+import {
+  checkExistingFolder,
+  othersCanMakeFolders,
+  prepareFolder,
+  readMarker,
+} from './fileFolders.js';
 import { removeIfDead } from './fileLeftovers.js';
 import { folderNameFor, isKey, kindOfName, tempNameFor } from './fileNames.js';
 import { hostTag } from './fileOwners.js';
@@ -100,6 +105,11 @@ interface FolderState {
   checked: boolean;
   /** Exists, safe, marked: writes may use it. */
   prepared: boolean;
+  /**
+   * Others can make folders in cacheDir (sticky, as /tmp): the folder is checked again
+   * before every use, since it may have been deleted and made again by someone else.
+   */
+  recheck: boolean;
   /** When crash leftovers were last looked for (ms). */
   lastSweep: number;
   /** Whether files cachier did not write were reported already. */
@@ -153,9 +163,8 @@ export class FileCore implements Core {
   get(name: string, key: string): StoredEntry | undefined | Promise<StoredEntry | undefined> {
     assertKey(key);
     const state = this.folder(name);
-    if (!state.checked) {
-      if (!checkExistingFolder(this.cacheDir, state.path)) return undefined;
-      state.checked = true;
+    if (!state.checked || state.recheck) {
+      if (!this.checkExisting(state)) return undefined;
     }
     // The folder's path is normalized and the key is 64 hex characters: no join needed.
     const path = `${state.path}${sep}${key}`;
@@ -216,7 +225,7 @@ export class FileCore implements Core {
   private setFast(state: FolderState, key: string, content: Buffer): boolean {
     let temp: string | undefined;
     try {
-      if (!state.prepared) this.prepare(state);
+      this.prepareIfNeeded(state);
       temp = `${state.path}${sep}${tempNameFor(key, hostTag)}`;
       const target = `${state.path}${sep}${key}`;
       const written = temp;
@@ -257,7 +266,7 @@ export class FileCore implements Core {
     try {
       assertKey(key);
       const state = this.folder(name);
-      if (!state.prepared) this.prepare(state);
+      this.prepareIfNeeded(state);
       // A miss on a fast disk: one synchronous pass and an already settled promise.
       const claim = this.claims.claimFast(state.path, key);
       if (claim !== CLAIM_LATER) {
@@ -421,9 +430,21 @@ export class FileCore implements Core {
 
   /** Whether the folder exists and is safe to clean; throws when it is not safe. */
   private checkedForCleanup(state: FolderState): boolean {
-    if (state.checked) return true;
-    if (!checkExistingFolder(this.cacheDir, state.path)) return false;
-    state.checked = true;
+    if (state.checked && !state.recheck) return true;
+    return this.checkExisting(state);
+  }
+
+  /** Checks an existing folder (false: it is not there); throws the refusal of an unsafe one. */
+  private checkExisting(state: FolderState): boolean {
+    if (!checkExistingFolder(this.cacheDir, state.path)) {
+      // Gone: the next write makes (and checks) it again.
+      state.prepared = false;
+      return false;
+    }
+    if (!state.checked) {
+      state.checked = true;
+      state.recheck = othersCanMakeFolders(this.cacheDir);
+    }
     return true;
   }
 
@@ -437,6 +458,7 @@ export class FileCore implements Core {
         nameTag: nameTagOf(name),
         checked: false,
         prepared: false,
+        recheck: false,
         lastSweep: 0,
         reportedForeign: false,
       };
@@ -482,7 +504,7 @@ export class FileCore implements Core {
 
   /** Runs `operation` once the folder is ready; prepares it again once if it vanished meanwhile. */
   private async inFolder<T>(state: FolderState, operation: () => Promise<T>): Promise<T> {
-    if (!state.prepared) this.prepare(state);
+    this.prepareIfNeeded(state);
     try {
       return await operation();
     } catch (error) {
@@ -492,8 +514,13 @@ export class FileCore implements Core {
     }
   }
 
+  private prepareIfNeeded(state: FolderState): void {
+    if (!state.prepared || state.recheck) this.prepare(state);
+  }
+
   private prepare(state: FolderState): void {
     prepareFolder(this.cacheDir, state.path, state.name);
+    if (!state.checked) state.recheck = othersCanMakeFolders(this.cacheDir);
     state.prepared = true;
     state.checked = true;
   }

@@ -117,6 +117,17 @@ export function prepareFolder(cacheDir: string, folder: string, name: string): v
   if (created || readMarker(folder) === undefined) writeMarker(folder, name);
 }
 
+/**
+ * Whether users other than the owner can make folders in `cacheDir` (a sticky shared
+ * folder such as /tmp, which {@link checkExistingFolder} accepts): there a checked
+ * function folder can be deleted by a cleaner and made again by someone else while the
+ * program runs, so it must be checked again before each use. Never on Windows.
+ */
+export function othersCanMakeFolders(cacheDir: string): boolean {
+  if (IS_WINDOWS) return false;
+  return (statSync(cacheDir).mode & 0o022) !== 0;
+}
+
 /** Writes the marker file: the cache name, so tools can list real names. */
 function writeMarker(folder: string, name: string): void {
   let fd: number;

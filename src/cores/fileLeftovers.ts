@@ -1,6 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import { kindOfName, tempWriter } from './fileNames.js';
-import { isWriterGone, reapIfDead } from './fileOwners.js';
+import { isWriterGone, reapIfDead, STUCK_CLAIM } from './fileOwners.js';
 import { removeName } from './fileWrite.js';
 
 /** A temp file untouched this long belongs to a writer that is gone. */
@@ -18,7 +18,7 @@ export const TEMP_FILE_MAX_AGE_MS = 10 * 60_000;
 export async function removeIfDead(path: string, file: string, leaseMs: number): Promise<void> {
   const kind = kindOfName(file);
   if (kind === 'lock') {
-    await reapIfDead(path, leaseMs);
+    await reapIfDead(path, leaseMs).catch(leaveStuckAlone);
     return;
   }
   if (kind !== 'temp') return;
@@ -30,4 +30,9 @@ export async function removeIfDead(path: string, file: string, leaseMs: number):
     (writer !== undefined && isWriterGone(writer.pid, writer.hostTag)) ||
     info.mtimeMs < Date.now() - TEMP_FILE_MAX_AGE_MS;
   if (gone) await removeName(path);
+}
+
+/** A lapsed claim folder holding someone else's files is left alone, like any foreign file. */
+function leaveStuckAlone(error: unknown): void {
+  if ((error as { code?: unknown } | undefined)?.code !== STUCK_CLAIM) throw error;
 }

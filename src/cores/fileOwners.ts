@@ -11,6 +11,7 @@ import {
 import { lstat, readdir, rmdir, symlink, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { CachierError } from '../errors.js';
 import { writeNewFile, writeNewFileSync } from './fileWrite.js';
 
 /**
@@ -36,6 +37,12 @@ const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
 const OWNER_PREFIX = 'owner.';
 const MAX_OWNER_BYTES = 1024;
+/**
+ * How far ahead of this clock a lease may be dated (another machine's clock running
+ * ahead) before it counts as lapsed: the same minute an entry may be dated ahead before it
+ * counts as stale (policy.ts FUTURE_TOLERANCE_MS).
+ */
+const FUTURE_LEASE_TOLERANCE_MS = 60_000;
 
 /**
  * This machine as claims record it: the host name plus, on Linux, the pid namespace, so
@@ -188,12 +195,16 @@ export async function reapIfDead(lockPath: string, leaseMs: number): Promise<Loc
   const current = await lstat(lockPath).catch(() => undefined);
   if (!current) return 'free';
   if (!current.isDirectory()) return 'held';
-  const leaseOver = current.mtimeMs < Date.now() - leaseMs;
+  const now = Date.now();
+  // A lease dated over a minute ahead (a clock that was wrong, a restored backup) would
+  // otherwise hold the key until that date: it counts as lapsed, as such entries count as stale.
+  const leaseOver =
+    current.mtimeMs < now - leaseMs || current.mtimeMs > now + FUTURE_LEASE_TOLERANCE_MS;
   const owners = files.filter((file) => file.startsWith(OWNER_PREFIX));
   if (owners.length === 0) {
     // A 0.1.0 lock, or a claimer that died between making the folder and its owner file.
     if (!leaseOver) return 'held';
-    return (await removeEmptyFolder(lockPath)) ? 'free' : 'held';
+    return (await removeEmptyFolder(lockPath)) ? 'free' : heldOrStuck(lockPath);
   }
   if (!leaseOver) {
     for (const owner of owners) {
@@ -211,7 +222,33 @@ export async function reapIfDead(lockPath: string, leaseMs: number): Promise<Loc
       return (await lstat(lockPath).catch(() => undefined)) ? 'held' : 'free';
     }
   }
-  return (await removeEmptyFolder(lockPath)) ? 'free' : 'held';
+  return (await removeEmptyFolder(lockPath)) ? 'free' : heldOrStuck(lockPath);
+}
+
+/** The code of the error a lapsed claim folder that cannot be taken over raises. */
+export const STUCK_CLAIM = 'CACHIER_STUCK_CLAIM';
+
+/**
+ * A lapsed claim folder that `rmdir` could not remove: `held` when a new owner's file is
+ * in it (a claimer won it meanwhile). Files that are not owner files can only be someone
+ * else's, and cachier deletes nothing it did not write: such a folder would hold its key
+ * for ever, so the claim fails instead (the call then goes on without one).
+ */
+async function heldOrStuck(lockPath: string): Promise<LockState> {
+  let files: string[];
+  try {
+    files = await readdir(lockPath);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return 'free';
+    throw error;
+  }
+  if (files.length === 0 || files.some((file) => file.startsWith(OWNER_PREFIX))) return 'held';
+  throw new CachierError(
+    STUCK_CLAIM,
+    `cachier: the claim folder ${lockPath} has lapsed but holds files cachier did not write, ` +
+      'so it cannot be taken over; its key is calculated without a claim until that folder ' +
+      'is removed (clearBeingCalculated() removes it).',
+  );
 }
 
 /**

@@ -2,6 +2,8 @@
  * The `cachier` CLI against the file core: the real built binary in child processes, on
  * caches made by real wrappers in other child processes.
  */
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type BuiltPackage,
@@ -105,6 +107,44 @@ describe('cachier ls', () => {
     });
     const empty = await cli(built, home, 'ls');
     expect(empty).toMatchObject({ code: 0, stdout: 'no caches in ~/.cachier (file)\n' });
+  });
+});
+
+describe('a cache folder cachier refuses (writable by others, or owned by another user)', () => {
+  /** A folder planted in ~/.cachier that looks like a cache (marker and all) but is not safe to use. */
+  async function homeWithIntruder() {
+    const { home, store } = await standardHome();
+    const folder = join(home, '.cachier', 'intruder');
+    mkdirSync(folder);
+    writeFileSync(
+      join(folder, '.cachier-folder'),
+      JSON.stringify({ cachier: 1, name: 'intruder' }),
+    );
+    chmodSync(folder, 0o777);
+    return { home, store, folder };
+  }
+
+  it('ls and prune skip it with a note naming it on stderr and go on with every other cache', async () => {
+    const { home, folder } = await homeWithIntruder();
+    const listing = await cli(built, home, 'ls', '--json');
+    expect(listing.code).toBe(0);
+    const caches = (JSON.parse(listing.stdout) as LsJson).caches.map((cache) => cache.name);
+    expect(caches).toEqual([REPORTS, USERS, DEFAULT_IDENTITY].sort());
+    expect(listing.stderr).toContain(folder);
+    expect(listing.stderr).toContain('can be written by other users');
+    const pruned = await cli(built, home, 'prune', '--older-than', '30d');
+    expect(pruned.code).toBe(0);
+    expect(pruned.stdout).toContain('deleted 4 entries');
+    expect(pruned.stderr).toContain(folder);
+    expect(await cliJson(built, home, 'stats', REPORTS)).toMatchObject({ entries: 0 });
+  });
+
+  it('a command naming it exits 1 with the refusal, touching nothing', async () => {
+    const { home, folder } = await homeWithIntruder();
+    const cleared = await cli(built, home, 'clear', 'intruder');
+    expect(cleared.code).toBe(1);
+    expect(cleared.stderr).toContain(`refusing to use the cache folder ${folder}`);
+    expect(readdirSync(folder)).toEqual(['.cachier-folder']);
   });
 });
 

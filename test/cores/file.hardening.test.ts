@@ -193,6 +193,31 @@ describe.skipIf(isWindows)('security: folders cachier must not trust', () => {
     expect(textOf(await core.get('fn', key))).toBe('fine');
   });
 
+  it('in a cacheDir others can write to (sticky), a function folder deleted and planted again while the program runs is refused, never read or written', async () => {
+    const sticky = freshDir();
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    const core = new FileCore({ cacheDir: sticky });
+    const key = newKey();
+    await core.set('fn', key, entryOf('mine'));
+    expect(textOf(await readLater(core, key))).toBe('mine');
+    // A /tmp cleaner removes the idle folder; another user makes one of that name, with an entry.
+    const folder = core.location('fn');
+    rmSync(folder, { recursive: true });
+    mkdirSync(folder);
+    chmodSync(folder, 0o777);
+    const planted = Buffer.alloc(HEADER_BYTES + 6);
+    writeHeader(planted, Date.now(), 6, { nameTag: nameTagOf('fn'), key });
+    planted.write('poison', HEADER_BYTES);
+    writeFileSync(join(folder, key), planted);
+    expect(await codeOf(() => core.get('fn', key))).toBe('CACHIER_UNSAFE_FOLDER');
+    expect(await codeOf(() => core.set('fn', newKey(), entryOf('secret')))).toBe(
+      'CACHIER_UNSAFE_FOLDER',
+    );
+    expect(await codeOf(() => core.tryClaim('fn', newKey()))).toBe('CACHIER_UNSAFE_FOLDER');
+    expect(readdirSync(folder)).toEqual([key]);
+  });
+
   it('makes temp files unpredictable: 128 random bits in every name', () => {
     const key = newKey();
     const names = new Set(Array.from({ length: 100 }, () => tempNameFor(key, hostTag)));
@@ -453,6 +478,46 @@ describe('claims: dead owners and foreign hosts', () => {
     const claim = await core.tryClaim('fn', foreign);
     expect(claim).toBeDefined();
     await claim?.release();
+  });
+
+  it('a claim dated more than a minute ahead (a wrong clock, a restored backup) is taken over, never waited on without end', async () => {
+    const core = new FileCore({ cacheDir: freshDir(), leaseMs: 60_000 });
+    await core.set('fn', newKey(), entryOf('x'));
+    const ahead = newKey();
+    const lock = plantClaim(core, ahead, deadPid(), 'another-host');
+    const nextYear = new Date(Date.now() + 365 * 86_400_000);
+    utimesSync(lock, nextYear, nextYear);
+    const claim = await core.tryClaim('fn', ahead);
+    expect(claim).toBeDefined();
+    await claim?.release();
+    // A clock a few seconds ahead is still a live owner's.
+    const slightly = newKey();
+    const near = plantClaim(core, slightly, deadPid(), 'another-host');
+    const soon = new Date(Date.now() + 5_000);
+    utimesSync(near, soon, soon);
+    expect(await core.tryClaim('fn', slightly)).toBeUndefined();
+  });
+
+  it('a lapsed claim folder holding files cachier did not write fails the claim (naming the folder) instead of being held for ever, and keeps them', async () => {
+    const core = new FileCore({ cacheDir: freshDir(), leaseMs: 60_000 });
+    await core.set('fn', newKey(), entryOf('x'));
+    const past = new Date(Date.now() - 3_600_000);
+    for (const owner of [undefined, { pid: deadPid(), host: 'another-host' }]) {
+      const key = newKey();
+      const lock = join(core.location('fn'), `${key}.lock`);
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'notes.txt'), 'not cachier’s');
+      if (owner) writeFileSync(join(lock, 'owner.feed'), JSON.stringify(owner));
+      utimesSync(lock, past, past);
+      const failure = await settles(core.tryClaim('fn', key));
+      expect((failure as CachierError).code).toBe('CACHIER_STUCK_CLAIM');
+      expect((failure as Error).message).toContain(lock);
+      expect(readdirSync(lock)).toEqual(['notes.txt']);
+      // Clean-ups leave it alone too, and still settle.
+      await core.deleteStale('fn', 0);
+      await core.clear('fn');
+      expect(readdirSync(lock)).toEqual(['notes.txt']);
+    }
   });
 
   it("a release never removes a lock folder that holds another owner's file", async () => {

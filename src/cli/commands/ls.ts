@@ -1,6 +1,6 @@
 import { type CommandContext, describeStore, storeOf } from '../context.js';
 import { formatAge, formatBytes, isoOrNull, table } from '../format.js';
-import { namesOf, summarize } from '../scan.js';
+import { isRefusedFolder, namesOf, summarize } from '../scan.js';
 import type { StoreDescription } from '../store.js';
 
 /** `cachier ls --json`. */
@@ -25,8 +25,16 @@ export async function ls(context: CommandContext): Promise<void> {
   const rows: string[][] = [];
   try {
     for (const name of names) {
-      const summary = await summarize(core, name, progress);
-      progress.cacheDone();
+      let summary: Awaited<ReturnType<typeof summarize>>;
+      try {
+        summary = await summarize(core, name, progress);
+      } catch (error) {
+        if (!isRefusedFolder(error)) throw error;
+        context.note(`skipped ${name}: ${(error as Error).message}`);
+        continue;
+      } finally {
+        progress.cacheDone();
+      }
       caches.push({
         name,
         entries: summary.entries,

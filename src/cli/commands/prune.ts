@@ -1,7 +1,7 @@
 import { type CommandContext, describeStore, storeOf } from '../context.js';
 import { deleteEntries } from '../deletion.js';
 import { table } from '../format.js';
-import { namesOf } from '../scan.js';
+import { isRefusedFolder, namesOf } from '../scan.js';
 import type { StoreDescription } from '../store.js';
 import { plural } from './clear.js';
 
@@ -31,8 +31,14 @@ export async function prune(
   const caches: PruneJson['caches'] = [];
   try {
     for (const name of names) {
-      caches.push({ name, ...(await deleteEntries(core, name, { cutoff, dryRun, progress })) });
-      progress.cacheDone();
+      try {
+        caches.push({ name, ...(await deleteEntries(core, name, { cutoff, dryRun, progress })) });
+      } catch (error) {
+        if (!isRefusedFolder(error)) throw error;
+        context.note(`skipped ${name}: ${(error as Error).message}`);
+      } finally {
+        progress.cacheDone();
+      }
     }
   } finally {
     progress.done();
