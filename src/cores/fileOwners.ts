@@ -196,20 +196,25 @@ export async function reapIfDead(lockPath: string, leaseMs: number): Promise<Loc
   if (!current) return 'free';
   if (!current.isDirectory()) return 'held';
   const now = Date.now();
+  const leaseOver = current.mtimeMs < now - leaseMs;
   // A lease dated over a minute ahead (a clock that was wrong, a restored backup) would
-  // otherwise hold the key until that date: it counts as lapsed, as such entries count as stale.
-  const leaseOver =
-    current.mtimeMs < now - leaseMs || current.mtimeMs > now + FUTURE_LEASE_TOLERANCE_MS;
+  // otherwise hold the key until that date: it counts as lapsed, as such entries count as
+  // stale, unless its owner is a live process of this machine (whose pid says more than
+  // a date after the clock stepped back).
+  const fromTheFuture = current.mtimeMs > now + FUTURE_LEASE_TOLERANCE_MS;
   const owners = files.filter((file) => file.startsWith(OWNER_PREFIX));
   if (owners.length === 0) {
     // A 0.1.0 lock, or a claimer that died between making the folder and its owner file.
-    if (!leaseOver) return 'held';
+    if (!leaseOver && !fromTheFuture) return 'held';
     return (await removeEmptyFolder(lockPath)) ? 'free' : heldOrStuck(lockPath);
   }
   if (!leaseOver) {
     for (const owner of owners) {
       const record = readOwnerSync(join(lockPath, owner));
-      if (!record || record.host !== hostId || !isProcessGone(record.pid)) return 'held';
+      // An owner of this machine is judged by its pid; any other (another machine's, or a
+      // record that does not parse) by its lease, which a date from the future has not.
+      const held = record?.host === hostId ? !isProcessGone(record.pid) : !fromTheFuture;
+      if (held) return 'held';
     }
   }
   // Exactly one taker unlinks each owner file; only a taker that unlinked them all removes the folder.

@@ -496,6 +496,18 @@ describe('claims: dead owners and foreign hosts', () => {
     const soon = new Date(Date.now() + 5_000);
     utimesSync(near, soon, soon);
     expect(await core.tryClaim('fn', slightly)).toBeUndefined();
+    // A live owner on this machine keeps its claim whatever the date (the clock may have
+    // stepped back since its last renewal); a dead one here is taken over at once.
+    const liveHere = newKey();
+    const live = plantClaim(core, liveHere, process.pid, hostId);
+    utimesSync(live, nextYear, nextYear);
+    expect(await core.tryClaim('fn', liveHere)).toBeUndefined();
+    const deadHere = newKey();
+    const dead = plantClaim(core, deadHere, deadPid(), hostId);
+    utimesSync(dead, nextYear, nextYear);
+    const taken = await core.tryClaim('fn', deadHere);
+    expect(taken).toBeDefined();
+    await taken?.release();
   });
 
   it('a lapsed claim folder holding files cachier did not write fails the claim (naming the folder) instead of being held for ever, and keeps them', async () => {
