@@ -364,7 +364,9 @@ export class CallAlgorithm {
   /** Step 5 in this process: join its running calculation of the key, or start one. */
   private obtain(call: Call, signal?: AbortSignal): Promise<unknown> {
     const running = this.inflight.get(call.key);
-    if (running) {
+    // A calculation whose callers all gave up is winding down to their abort: a caller
+    // that comes now never aborted anything, so it starts anew instead of joining it.
+    if (running && !running.abandon?.signal.aborted) {
       const { report, key } = call;
       if (report) {
         const name = this.settings.name;

@@ -240,6 +240,36 @@ describe('the call algorithm', () => {
     await claim?.release();
   });
 
+  it('a caller that comes after every waiting caller gave up gets the value, not their abort', async () => {
+    const core = new CountingCore();
+    let finish: (value: string) => void = () => undefined;
+    const options = { name: 'abandoned-wait', backend: core, hashArgs: () => 'k' };
+    // Two wrappers of one name on one store: the waiter's process sees another owner.
+    const owner = cachier(
+      () =>
+        new Promise<string>((resolve) => {
+          finish = resolve;
+        }),
+      options,
+    );
+    const waiter = cachier(async () => 'waiter', options);
+    const owning = owner();
+    await sleep(5);
+    const controller = new AbortController();
+    const gaveUp = waiter.withOptions({ signal: controller.signal })();
+    await sleep(30);
+    controller.abort(new Error('stop'));
+    // Joins while the abandoned wait is still winding down: it never aborted anything.
+    const later = waiter().then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    await expect(gaveUp).rejects.toThrow('stop');
+    finish('owner');
+    expect(await owning).toBe('owner');
+    expect(await later).toEqual({ value: 'owner' });
+  });
+
   it('a waitForCalcTimeout longer than a Node timer can wait, or Infinity, still waits', async () => {
     // Node runs a timer set for longer than 2^31-1 ms after 1 ms (TimeoutOverflowWarning).
     const overflows: Error[] = [];
