@@ -577,8 +577,22 @@ export class CallAlgorithm {
     this.keepPending(work);
   }
 
+  /**
+   * Step 6, kept for `settle()`: an overwrite, or a waiter's own calculation after its
+   * `waitForCalcTimeout`, goes on storing after its caller gave up, as a shared one does.
+   */
+  private calculate(
+    call: Call,
+    claim: Exclude<ClaimAttempt, string> | undefined,
+    background: boolean,
+  ): Promise<unknown> {
+    const work = this.runAndStore(call, claim, background);
+    this.keepPending(work);
+    return work;
+  }
+
   /** Step 6: run the function (renewing the claim meanwhile), store, release. */
-  private async calculate(
+  private async runAndStore(
     call: Call,
     claim: Exclude<ClaimAttempt, string> | undefined,
     background: boolean,

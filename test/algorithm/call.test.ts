@@ -270,6 +270,35 @@ describe('the call algorithm', () => {
     expect(await later).toEqual({ value: 'owner' });
   });
 
+  it("settle waits for every calculation, also an overwrite and a waiter's own after waitForCalcTimeout whose callers gave up", async () => {
+    const core = new CountingCore();
+    const finished: string[] = [];
+    const cached = cachier(
+      async (id: string) => {
+        await sleep(40);
+        finished.push(id);
+        return id;
+      },
+      { name: 'settle-all', backend: core, waitForCalcTimeout: 5 },
+    );
+    const overwriting = new AbortController();
+    const overwrite = cached.withOptions({ overwriteCache: true, signal: overwriting.signal })('o');
+    overwriting.abort(new Error('gone'));
+    await expect(overwrite).rejects.toThrow('gone');
+    await cached.settle();
+    expect(finished).toEqual(['o']);
+
+    const first = cached('w');
+    const waiting = new AbortController();
+    const second = cached.withOptions({ signal: waiting.signal })('w');
+    await sleep(20); // past waitForCalcTimeout: the second caller calculates too
+    waiting.abort(new Error('gone'));
+    await expect(second).rejects.toThrow('gone');
+    expect(await first).toBe('w');
+    await cached.settle();
+    expect(finished).toEqual(['o', 'w', 'w']);
+  });
+
   it('a waitForCalcTimeout longer than a Node timer can wait, or Infinity, still waits', async () => {
     // Node runs a timer set for longer than 2^31-1 ms after 1 ms (TimeoutOverflowWarning).
     const overflows: Error[] = [];
