@@ -129,6 +129,13 @@ export class CallAlgorithm {
    */
   async precache(self: unknown, args: unknown[], value: unknown): Promise<unknown> {
     const name = this.settings.name;
+    if (!Array.isArray(args)) {
+      // precacheValue(7, v) for precacheValue([7], v) would store under another key, and
+      // a later call would miss. The value itself is never quoted: it may be user data.
+      throw new TypeError(
+        `cachier(${name}): precacheValue takes the array of the arguments first, precacheValue([arg1, arg2], value); got ${args === null ? 'null' : typeof args}`,
+      );
+    }
     const key = this.keyFor(self, args);
     const policy = this.live.current();
     if (value == null && !policy.allowNone) {

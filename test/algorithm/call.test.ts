@@ -396,6 +396,22 @@ describe('the call algorithm', () => {
     }
   });
 
+  it('precacheValue refuses an argument list that is not an array, without quoting it', async () => {
+    const core = new CountingCore();
+    const cached = cachier(async (id: string) => `calculated ${id}`, {
+      name: 'precache-args',
+      backend: core,
+    });
+    for (const args of ['secret-id', 7, undefined, { 0: 'a' }]) {
+      const attempt = cached.precacheValue(args as unknown as [string], 'stored');
+      await expect(attempt).rejects.toThrow(TypeError);
+      await expect(attempt).rejects.toThrow(/precacheValue.*array of the arguments/);
+      await expect(attempt).rejects.not.toThrow(/secret-id/);
+    }
+    expect(core.entries.size).toBe(0);
+    expect(await cached('secret-id')).toBe('calculated secret-id');
+  });
+
   it('clearEntry deletes the one entry of these arguments', async () => {
     let calls = 0;
     const cached = cachier(async (n: number) => n + ++calls * 0, {
