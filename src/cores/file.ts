@@ -5,7 +5,7 @@ import { join, resolve, sep } from 'node:path';
 import { CorruptEntryError } from '../errors.js';
 import { shared } from '../processState.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
-import { MAX_TIMER_MS } from './coreOptions.js';
+import { checkOptionNames, MAX_TIMER_MS } from './coreOptions.js';
 import { CLAIM_LATER, FileClaims } from './fileClaims.js';
 import { type EntryBinding, encodeFileEntry, nameTagOf } from './fileEntry.js';
 import {
@@ -142,13 +142,19 @@ export class FileCore implements Core {
   private lastReadMissed = false;
 
   constructor(options: FileCoreOptions = {}) {
+    checkOptionNames(
+      'FileCore',
+      options,
+      ['cacheDir', 'leaseMs'],
+      "new FileCore({ cacheDir: '/var/cache/app' })",
+    );
     const { cacheDir = '~/.cachier', leaseMs = 10_000 } = options;
     if (typeof cacheDir !== 'string' || cacheDir === '') {
       throw new TypeError('cachier: FileCore cacheDir must be a non-empty string');
     }
     if (typeof leaseMs !== 'number' || !(leaseMs >= 2000) || !(leaseMs <= MAX_TIMER_MS)) {
       throw new TypeError(
-        `cachier: FileCore leaseMs must be a number >= 2000 and at most ${MAX_TIMER_MS} (milliseconds), got ${leaseMs}`,
+        `cachier: FileCore leaseMs must be a number >= 2000 and at most ${MAX_TIMER_MS} (milliseconds)`,
       );
     }
     this.cacheDir = expandCacheDir(cacheDir);

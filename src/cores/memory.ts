@@ -1,6 +1,7 @@
 import { serialize } from 'node:v8';
 import type { LRUCache } from 'lru-cache';
 import type { Claim, ValueCore, ValueEntry } from './contract.js';
+import { checkOptionNames } from './coreOptions.js';
 
 /** Options of {@link MemoryCore}. */
 export interface MemoryCoreOptions {
@@ -72,9 +73,12 @@ export class MemoryCore implements ValueCore {
   private readonly sizeOf: (value: unknown) => number;
 
   constructor(options: MemoryCoreOptions = {}) {
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError('cachier: MemoryCore options must be an object');
-    }
+    checkOptionNames(
+      'MemoryCore',
+      options,
+      ['maxEntries', 'maxSize', 'sizeOf'],
+      'new MemoryCore({ maxEntries: 1000 })',
+    );
     checkBound(options.maxEntries, 'maxEntries');
     checkBound(options.maxSize, 'maxSize');
     if (options.sizeOf !== undefined && typeof options.sizeOf !== 'function') {

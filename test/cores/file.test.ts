@@ -112,6 +112,19 @@ describe('FileCore options', () => {
     expect(() => new FileCore({ leaseMs: Number.POSITIVE_INFINITY })).toThrow(TypeError);
     expect(() => new FileCore({ cacheDir: '' })).toThrow(/cacheDir must be a non-empty string/);
   });
+
+  it('rejects a folder given instead of the options object, and unknown options, quoting no value', () => {
+    // new FileCore('/var/cache/app') silently cached under ~/.cachier.
+    const folder = '/var/cache/secret-app';
+    expect(() => new FileCore(folder as never)).toThrow(/FileCore needs an options object/);
+    expect(() => new FileCore(folder as never)).not.toThrow(/secret-app/);
+    expect(() => new FileCore({ cachedir: folder } as never)).toThrow(
+      "unknown FileCore option 'cachedir'. Valid ones are: cacheDir, leaseMs",
+    );
+    expect(() => new FileCore({ leaseMs: 'secret-lease' as never })).not.toThrow(/secret-lease/);
+    expect(() => new FileCore()).not.toThrow();
+    expect(() => new FileCore({ cacheDir: undefined })).not.toThrow();
+  });
 });
 
 describe('layout', () => {

@@ -97,4 +97,12 @@ describe('bounded memory core', () => {
     expect(() => new MemoryCore({ maxSize: Number.NaN })).toThrow(/maxSize must be a number >= 1/);
     expect(() => new MemoryCore({ sizeOf: 3 as never })).toThrow(/sizeOf must be a function/);
   });
+
+  it('rejects unknown options, naming them', () => {
+    expect(() => new MemoryCore({ maxEntrys: 5 } as never)).toThrow(
+      "unknown MemoryCore option 'maxEntrys'. Valid ones are: maxEntries, maxSize, sizeOf",
+    );
+    expect(() => new MemoryCore(500 as never)).toThrow(/MemoryCore needs an options object/);
+    expect(() => new MemoryCore()).not.toThrow();
+  });
 });
