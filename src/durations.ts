@@ -60,7 +60,7 @@ export function toMilliseconds(input: unknown, optionName: string): number {
 
 /** A short description of a bad option value for error messages. */
 export function describe(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';

@@ -126,6 +126,10 @@ describe('setDefaultParams', () => {
     it('rejects a non-object', () => {
       expect(() => setDefaultParams(null as never)).toThrow(/setDefaultParams\(\) argument/);
       expect(() => setDefaultParams('memory' as never)).toThrow(TypeError);
+      expect(() => setDefaultParams(undefined as never)).toThrow(
+        'cachier: setDefaultParams() argument must be an object, got undefined',
+      );
+      expect(() => setDefaultParams(undefined as never)).not.toThrow(/undefined undefined/);
     });
 
     it('a rejected call changes nothing, not even its valid parts', () => {

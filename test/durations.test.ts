@@ -100,6 +100,7 @@ describe('describe (bad values in messages)', () => {
     expect(describeValue(new Date(0))).toBe('an object (Date)');
     expect(describeValue(Object.create(null))).toBe('an object (null prototype)');
     expect(describeValue(42)).toBe('number 42');
-    expect(describeValue(undefined)).toBe('undefined undefined');
+    expect(describeValue(undefined)).toBe('undefined');
+    expect(describeValue(true)).toBe('boolean true');
   });
 });
