@@ -408,13 +408,14 @@ export class CallAlgorithm {
       running.callers = Number.POSITIVE_INFINITY;
       return;
     }
-    signal.addEventListener(
-      'abort',
-      () => {
-        if (--running.callers === 0) running.abandon?.abort();
-      },
-      { once: true },
-    );
+    const leave = () => {
+      if (--running.callers === 0) running.abandon?.abort();
+    };
+    signal.addEventListener('abort', leave, { once: true });
+    // One signal may serve a program's every call (a shutdown signal): a listener left
+    // behind would keep this calculation, and its value, alive as long as the signal.
+    const settled = () => signal.removeEventListener('abort', leave);
+    running.promise.then(settled, settled);
   }
 
   private track(key: string, running: Running): void {

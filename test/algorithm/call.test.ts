@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   CachierError,
@@ -219,6 +220,17 @@ describe('the call algorithm', () => {
     expect(await first).toBe('done');
     expect(await cached()).toBe('done');
     expect(calls).toBe(1);
+  });
+
+  it('a long-lived signal keeps no listener once its calls have settled', async () => {
+    const cached = cachier(async (id: number) => id, { name: 'one-signal', backend: 'memory' });
+    const controller = new AbortController();
+    const withSignal = cached.withOptions({ signal: controller.signal });
+    for (let id = 0; id < 20; id++) await withSignal(id); // misses
+    for (let id = 0; id < 20; id++) await withSignal(id); // hits
+    await Promise.all([withSignal(99), withSignal(99)]); // a shared calculation
+    // A listener left per call would keep every call's state alive as long as the signal.
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
   it('a caller that gives up waiting on another owner stops waiting', async () => {
