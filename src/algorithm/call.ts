@@ -370,6 +370,9 @@ export class CallAlgorithm {
 
   /** Step 5 in this process: join its running calculation of the key, or start one. */
   private obtain(call: Call, signal?: AbortSignal): Promise<unknown> {
+    // Aborted while the read was on its way: the caller is gone (its call already
+    // rejected), so it neither joins nor starts a calculation.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const running = this.inflight.get(call.key);
     // A calculation whose callers all gave up is winding down to their abort: a caller
     // that comes now never aborted anything, so it starts anew instead of joining it.
@@ -388,7 +391,7 @@ export class CallAlgorithm {
       // would run that timer after 1 ms and make this caller calculate the key again.
       const { waitMs } = call.policy;
       return waitMs > 0 && waitMs <= MAX_TIMER_MS
-        ? this.joinWithTimeout(running.promise, call)
+        ? this.joinWithTimeout(running.promise, call, signal)
         : running.promise;
     }
     // AbortControllers are costly to make (~2 µs): only a caller that can abort needs one.
@@ -433,10 +436,18 @@ export class CallAlgorithm {
     work.then(done, done);
   }
 
-  /** Waits for this process's running calculation, but at most `waitMs`; then calculates. */
-  private joinWithTimeout(running: Promise<unknown>, call: Call): Promise<unknown> {
+  /**
+   * Waits for this process's running calculation, but at most `waitMs`; then calculates,
+   * unless this caller's signal aborted meanwhile (nobody would get that value).
+   */
+  private joinWithTimeout(
+    running: Promise<unknown>,
+    call: Call,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', giveUp);
         call.report?.({
           type: 'wait-end',
           name: this.settings.name,
@@ -445,13 +456,17 @@ export class CallAlgorithm {
         });
         this.calculate(call, undefined, false).then(resolve, reject);
       }, call.policy.waitMs);
+      const giveUp = () => clearTimeout(timer);
+      signal?.addEventListener('abort', giveUp, { once: true });
       running.then(
         (value) => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', giveUp);
           resolve(value);
         },
         (error: unknown) => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', giveUp);
           reject(error);
         },
       );

@@ -233,6 +233,35 @@ describe('the call algorithm', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
+  it('a caller that gave up waiting in this process does not calculate once its waitForCalcTimeout ends', async () => {
+    let calls = 0;
+    let finish: (value: string) => void = () => undefined;
+    const cached = cachier(
+      () => {
+        calls++;
+        return new Promise<string>((resolve) => {
+          finish = resolve;
+        });
+      },
+      { name: 'gave-up-in-process', backend: new CountingCore(), waitForCalcTimeout: 20 },
+    );
+    const first = cached();
+    // One gives up before its read returns, one while it waits.
+    const early = new AbortController();
+    const late = new AbortController();
+    const second = expect(cached.withOptions({ signal: early.signal })()).rejects.toThrow('left');
+    early.abort(new Error('left'));
+    const third = expect(cached.withOptions({ signal: late.signal })()).rejects.toThrow('too');
+    await sleep(5);
+    late.abort(new Error('left too'));
+    await second;
+    await third;
+    await sleep(60); // well past their waitForCalcTimeout
+    expect(calls).toBe(1);
+    finish('done');
+    expect(await first).toBe('done');
+  });
+
   it('a caller that gives up waiting on another owner stops waiting', async () => {
     const core = new CountingCore();
     const claim = await core.tryClaim('held-elsewhere', keyFromHashArgs('k'));
