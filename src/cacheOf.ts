@@ -18,6 +18,8 @@ import { type AnyFunction, apiOf, type CachedFunction } from './wrap.js';
  * const reports = new Reports();
  * await cacheOf(reports.byId).withOptions({ overwriteCache: true })('7');
  * await cacheOf(reports.byId).clearCache();
+ * // Through the prototype: standard decorators learn the class from the first instance,
+ * // so before one exists this throws a TypeError unless the decorator has a `name`.
  * cacheOf(Reports.prototype.byId).cacheName; // 'my-app:src/reports:Reports.byId'
  */
 export function cacheOf<F extends AnyFunction>(fn: F): CachedFunction<F> {
