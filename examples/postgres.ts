@@ -6,8 +6,9 @@
  *   npm run example:postgres      # postgres://postgres@127.0.0.1:5432/postgres
  *   CACHIER_TEST_POSTGRES_URL=postgres://user@host/db npm run example:postgres
  */
+
+import { cachier, PostgresCore } from 'cachier';
 import pg from 'pg';
-import { cachier, PostgresCore } from '../src/index.js';
 
 const url = process.env.CACHIER_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 // Bound the wait for a connection (pg's default waits for ever).

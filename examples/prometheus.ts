@@ -6,9 +6,9 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { cachier } from 'cachier';
+import { registerCachierMetrics } from 'cachier/prometheus';
 import { Registry } from 'prom-client';
-import { cachier } from '../src/index.js';
-import { registerCachierMetrics } from '../src/ops/prometheus.js';
 
 const registry = new Registry();
 registerCachierMetrics(registry);

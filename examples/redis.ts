@@ -6,8 +6,9 @@
  *   npm run example:redis                                        # redis://127.0.0.1:6379
  *   CACHIER_TEST_REDIS_URL=redis://host:6380 npm run example:redis
  */
+
+import { cachier, RedisCore } from 'cachier';
 import { createClient } from 'redis';
-import { cachier, RedisCore } from '../src/index.js';
 
 const url = process.env.CACHIER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 // Fail fast when the server is down instead of retrying for ever.

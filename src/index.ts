@@ -17,6 +17,7 @@ export { MemoryCore, type MemoryCoreOptions } from './cores/memory.js';
 export { MongoCore, type MongoCoreOptions } from './cores/mongo.js';
 export type { MongoCollectionLike, MongoGetter } from './cores/mongoCollection.js';
 export {
+  type PgPoolLike,
   type PgPoolSource,
   PostgresCore,
   type PostgresCoreOptions,

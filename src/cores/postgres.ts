@@ -10,13 +10,32 @@ import { describeError, LazySource } from './lazySource.js';
 import { listenerOf } from './postgresListener.js';
 
 /**
+ * The part of a `pg` Pool that cachier's public types mention. Kept structural so that
+ * users of the other cores compile without the optional `pg` and `@types/pg` packages
+ * installed; any `pg` Pool fits it (a `pg` Client does not: it has no pool counts). The
+ * core checks at run time that it has `query`, `connect` and `on`.
+ *
+ * @example
+ * const pool: PgPoolLike = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ */
+export interface PgPoolLike {
+  /** Clients in the pool, busy or idle (as on a `pg` Pool). */
+  readonly totalCount: number;
+  /** Idle clients in the pool (as on a `pg` Pool). */
+  readonly idleCount: number;
+  query(...args: never[]): unknown;
+  connect(...args: never[]): unknown;
+  on(...args: never[]): unknown;
+}
+
+/**
  * A `pg` Pool, or a function that returns one (or a promise of one), called once before
  * the first operation and again after it failed.
  *
  * @example
  * const pool: PgPoolSource = () => new pg.Pool({ connectionString: process.env.DATABASE_URL });
  */
-export type PgPoolSource = Pool | (() => Pool | Promise<Pool>);
+export type PgPoolSource = PgPoolLike | (() => PgPoolLike | Promise<PgPoolLike>);
 
 /**
  * Options of {@link PostgresCore}.
@@ -252,7 +271,8 @@ export class PostgresCore implements Core {
     this.table = quotedParts.join('.');
     this.meta = metaParts.map(quoteIdentifier).join('.');
     this.channel = `cachier_${createHash('sha256').update(this.table).digest('hex').slice(0, 16)}`;
-    this.poolSource = new LazySource<Pool>(pool, isPool, {
+    // The run-time check (isPool) is what lets the structural type stand for pg's Pool.
+    this.poolSource = new LazySource<Pool>(pool as Pool | (() => Pool | Promise<Pool>), isPool, {
       code: POOL_FAILED_CODE,
       what: 'the PostgresCore pool function',
       expected: 'a pg Pool (new pg.Pool(...))',

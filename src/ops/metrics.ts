@@ -90,25 +90,30 @@ export type SampleListener = (
 ) => void;
 
 // Per process, not per copy of the code: `cachier/prometheus` is its own bundle, and the
-// ESM and CommonJS builds may both be loaded; every copy must see every recorder.
-const recorders = shared('metricsRecorders', () => new Set<WeakRef<MetricsRecorder>>());
-const sampleListeners = shared('metricsSampleListeners', () => new Set<SampleListener>());
+// ESM and CommonJS builds may both be loaded; every copy must see every recorder. Found
+// on first use, not on import: importing cachier touches no global ("sideEffects": false).
+let recorderSet: Set<WeakRef<MetricsRecorder>> | undefined;
+let sampleListenerSet: Set<SampleListener> | undefined;
+const recorders = () =>
+  (recorderSet ??= shared('metricsRecorders', () => new Set<WeakRef<MetricsRecorder>>()));
+const sampleListeners = () =>
+  (sampleListenerSet ??= shared('metricsSampleListeners', () => new Set<SampleListener>()));
 
 /** Every live recorder of this process (wrappers with `enableMetrics`). */
 export function liveRecorders(): MetricsRecorder[] {
   const live: MetricsRecorder[] = [];
-  for (const ref of recorders) {
+  for (const ref of recorders()) {
     const recorder = ref.deref();
     if (recorder) live.push(recorder);
-    else recorders.delete(ref);
+    else recorders().delete(ref);
   }
   return live;
 }
 
 /** Calls `listener` with every latency sample of every recorder; returns the unsubscribe. */
 export function onSample(listener: SampleListener): () => void {
-  sampleListeners.add(listener);
-  return () => sampleListeners.delete(listener);
+  sampleListeners().add(listener);
+  return () => sampleListeners().delete(listener);
 }
 
 function emptyNotStored(): Record<NotStoredReason, number> {
@@ -137,7 +142,7 @@ export class MetricsRecorder {
     readonly core: string,
     register = true,
   ) {
-    if (register) recorders.add(new WeakRef(this));
+    if (register) recorders().add(new WeakRef(this));
   }
 
   /** A listener for one call's events; it times the call from `started` (`performance.now()`). */
@@ -229,8 +234,9 @@ export class MetricsRecorder {
 
   private sample(kind: 'hit' | 'calculation' | 'wait', window: SampleWindow, ms: number): void {
     window.add(ms);
-    if (sampleListeners.size === 0) return;
-    for (const listener of sampleListeners) listener(this, kind, ms / 1000);
+    const listeners = sampleListeners();
+    if (listeners.size === 0) return;
+    for (const listener of listeners) listener(this, kind, ms / 1000);
   }
 
   private zero() {

@@ -51,7 +51,7 @@ export interface MakeCoreOptions {
  * coreConformance({
  *   describe,
  *   test,
- *   makeCore: ({ leaseMs }) => new RedisCore({ url: process.env.REDIS_URL, leaseMs }),
+ *   makeCore: ({ leaseMs }) => new MyRedisCore({ url: process.env.REDIS_URL, leaseMs }),
  *   close: (core) => core.close(),
  *   sharedStore: true,
  *   minLeaseMs: 100,

@@ -78,15 +78,15 @@ function capabilityTest<C extends AnyCore>(options: CoreConformanceOptions<C>): 
  * integer epoch milliseconds (cachier's clock), not for fractions of a millisecond.
  *
  * @example
- * // test/redisCore.test.ts
+ * // test/myRedisCore.test.ts
  * import { describe, test } from 'node:test';
  * import { coreConformance } from 'cachier/testing';
- * import { RedisCore } from '../src/redisCore.js';
+ * import { MyRedisCore } from '../src/myRedisCore.js';
  *
  * coreConformance({
  *   describe,
  *   test,
- *   makeCore: ({ leaseMs }) => new RedisCore({ url: 'redis://localhost:6379', leaseMs }),
+ *   makeCore: ({ leaseMs }) => new MyRedisCore({ url: 'redis://localhost:6379', leaseMs }),
  *   close: (core) => core.close(),
  *   sharedStore: true,
  *   minLeaseMs: 100,
