@@ -18,6 +18,23 @@ const home = join(root, 'home');
 const SRC_INDEX = JSON.stringify(join(REPO_ROOT, 'src', 'index.ts'));
 const ESBUILD = join(REPO_ROOT, 'node_modules', '.bin', 'esbuild');
 
+/** Bundles `entry` into `outfile` as a Node app does (CommonJS, drivers left out). */
+function buildApp(entry: string, outfile: string, minify: boolean): void {
+  execFileSync(ESBUILD, [
+    entry,
+    '--bundle',
+    ...(minify ? ['--minify'] : []),
+    '--format=cjs',
+    '--platform=node',
+    '--external:mongodb',
+    '--external:redis',
+    '--external:pg',
+    '--external:prom-client',
+    `--outfile=${outfile}`,
+    '--log-level=error',
+  ]);
+}
+
 /** Writes the app's modules; `named` gives each wrapper a name option. */
 function writeApp(dir: string, named: boolean): void {
   const module = (what: string, fn: string) => `import { cachier } from ${SRC_INDEX};
@@ -45,19 +62,7 @@ const seen = {};
 })();
 `,
   });
-  execFileSync(ESBUILD, [
-    join(dir, 'src', 'main.js'),
-    '--bundle',
-    '--minify',
-    '--format=cjs',
-    '--platform=node',
-    '--external:mongodb',
-    '--external:redis',
-    '--external:pg',
-    '--external:prom-client',
-    `--outfile=${join(dir, 'dist', 'app.cjs')}`,
-    '--log-level=error',
-  ]);
+  buildApp(join(dir, 'src', 'main.js'), join(dir, 'dist', 'app.cjs'), true);
 }
 
 type Seen = Record<string, { kind: string; id: number } | string>;
@@ -123,18 +128,7 @@ const seen = {};
 })();
 `,
     });
-    execFileSync(ESBUILD, [
-      join(dir, 'src', 'main.js'),
-      '--bundle',
-      '--format=cjs',
-      '--platform=node',
-      '--external:mongodb',
-      '--external:redis',
-      '--external:pg',
-      '--external:prom-client',
-      `--outfile=${join(dir, 'dist', 'app.cjs')}`,
-      '--log-level=error',
-    ]);
+    buildApp(join(dir, 'src', 'main.js'), join(dir, 'dist', 'app.cjs'), false);
     const seen = lastJson<Seen>(await runNode(join(dir, 'dist', 'app.cjs'), { home }));
     expect(seen).toEqual({
       name: 'same-name-app:dist/app:load',
@@ -188,19 +182,7 @@ const seen = { fillers: all.length };
 })();
 `,
     });
-    execFileSync(ESBUILD, [
-      join(dir, 'src', 'main.js'),
-      '--bundle',
-      '--minify',
-      '--format=cjs',
-      '--platform=node',
-      '--external:mongodb',
-      '--external:redis',
-      '--external:pg',
-      '--external:prom-client',
-      `--outfile=${bundle}`,
-      '--log-level=error',
-    ]);
+    buildApp(join(dir, 'src', 'main.js'), bundle, true);
   }
   type Seen3 = { fillers: number; name?: string; value?: unknown; error?: string };
   const run = (which: string) => runNode(bundle, { home, args: [which] }).then(lastJson<Seen3>);

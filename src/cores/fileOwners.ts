@@ -181,13 +181,8 @@ export async function reapIfDead(lockPath: string, leaseMs: number): Promise<Loc
     await unlink(lockPath).catch(ignoreMissing);
     return 'free';
   }
-  let files: string[];
-  try {
-    files = await readdir(lockPath);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return 'free';
-    throw error;
-  }
+  const files = await filesOfLock(lockPath);
+  if (files === undefined) return 'free';
   // The folder may have been replaced by a new holder's since the first look: judge the
   // lease by a look taken after reading the owner files. A newer folder is then judged by
   // its own (fresh) mtime, and the owner files read belong to it or to one already gone,
@@ -230,6 +225,16 @@ export async function reapIfDead(lockPath: string, leaseMs: number): Promise<Loc
   return (await removeEmptyFolder(lockPath)) ? 'free' : heldOrStuck(lockPath);
 }
 
+/** The names in a lock folder; `undefined` when it is gone. */
+async function filesOfLock(lockPath: string): Promise<string[] | undefined> {
+  try {
+    return await readdir(lockPath);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 /** The code of the error a lapsed claim folder that cannot be taken over raises. */
 export const STUCK_CLAIM = 'CACHIER_STUCK_CLAIM';
 
@@ -240,13 +245,8 @@ export const STUCK_CLAIM = 'CACHIER_STUCK_CLAIM';
  * for ever, so the claim fails instead (the call then goes on without one).
  */
 async function heldOrStuck(lockPath: string): Promise<LockState> {
-  let files: string[];
-  try {
-    files = await readdir(lockPath);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return 'free';
-    throw error;
-  }
+  const files = await filesOfLock(lockPath);
+  if (files === undefined) return 'free';
   if (files.length === 0 || files.some((file) => file.startsWith(OWNER_PREFIX))) return 'held';
   throw new CachierError(
     STUCK_CLAIM,
