@@ -65,6 +65,17 @@ function refuse(detail: string, cause?: unknown): SerializationError {
   );
 }
 
+/**
+ * The serializer's answer when it is a Promise: the interface is synchronous. Its rejection is
+ * handled here, so an async serializer's failure is a miss or a value not stored, never an
+ * unhandled rejection or a failed call.
+ */
+function isPromise(value: unknown): boolean {
+  if (typeof (value as PromiseLike<unknown> | null)?.then !== 'function') return false;
+  Promise.resolve(value).catch(() => undefined);
+  return true;
+}
+
 /** The error's class, never its message: node:v8 messages quote the value. */
 function errorKind(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;
@@ -153,6 +164,9 @@ function customCodec(serializer: Serializer): ValueCodec {
       } catch (error) {
         throw refuse(`the serializer threw ${errorKind(error)}`, error);
       }
+      if (isPromise(payload)) {
+        throw refuse('the serializer returned a Promise; serialize must return the bytes');
+      }
       if (!(payload instanceof Uint8Array)) {
         throw refuse('the serializer returned something other than a Uint8Array');
       }
@@ -164,14 +178,21 @@ function customCodec(serializer: Serializer): ValueCodec {
     decode(bytes) {
       const tag = tagOf(bytes);
       if (tag !== CODEC_TAG.custom) throw wrongTag(tag, CODEC_TAG.custom);
+      let value: unknown;
       try {
-        return serializer.deserialize(bytes.subarray(1));
+        value = serializer.deserialize(bytes.subarray(1));
       } catch (error) {
         throw new CorruptEntryError(
           `cachier could not read a stored value: the serializer threw ${errorKind(error)}`,
           { cause: error },
         );
       }
+      if (isPromise(value)) {
+        throw new CorruptEntryError(
+          'cachier could not read a stored value: the serializer returned a Promise; deserialize must return the value',
+        );
+      }
+      return value;
     },
     check() {},
   };

@@ -183,6 +183,32 @@ describe('a custom serializer', () => {
   });
 });
 
+describe('an async serializer (the interface is synchronous)', () => {
+  it('makes an entry whose deserialize returns a Promise a miss, so a rejection never fails a call', async () => {
+    const rejected = Promise.reject(new Error('decode failed'));
+    const codec = makeValueCodec({
+      serialize: () => Uint8Array.of(1),
+      deserialize: () => rejected,
+    });
+    const error = thrown(() => codec.decode(codec.encode(1)));
+    expect(error).toBeInstanceOf(CorruptEntryError);
+    expect((error as Error).message).toMatch(/Promise/);
+    // Its rejection is handled: an unhandled one would fail this test file.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  });
+
+  it('refuses a serialize that returns a Promise without leaving its rejection unhandled', async () => {
+    const codec = makeValueCodec({
+      serialize: () => Promise.reject(new Error('encode failed')) as unknown as Uint8Array,
+      deserialize: () => 1,
+    });
+    const error = thrown(() => codec.encode(1));
+    expect(error).toBeInstanceOf(SerializationError);
+    expect((error as Error).message).toMatch(/Promise/);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  });
+});
+
 describe('switching serializers', () => {
   const v8Codec = makeValueCodec();
   const customCodec = makeValueCodec(superjsonSerializer);
