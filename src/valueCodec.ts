@@ -58,9 +58,18 @@ export const CODEC_TAG = { v8: 0x01, custom: 0x02 } as const;
 
 const V8_TAG_BYTE = new Uint8Array([CODEC_TAG.v8]);
 
+/** Refuses a value node:v8 would not keep; a `serializer` is the way to store such values. */
 function refuse(detail: string, cause?: unknown): SerializationError {
   return new SerializationError(
     `cachier returns this result but does not store it: ${detail}. Pass a \`serializer\` option to store such values.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** Refuses a value the user's own serializer failed on (advice to pass one would mislead). */
+function refuseCustom(detail: string, cause?: unknown): SerializationError {
+  return new SerializationError(
+    `cachier returns this result but does not store it: ${detail}`,
     cause === undefined ? undefined : { cause },
   );
 }
@@ -162,13 +171,13 @@ function customCodec(serializer: Serializer): ValueCodec {
       try {
         payload = serializer.serialize(value);
       } catch (error) {
-        throw refuse(`the serializer threw ${errorKind(error)}`, error);
+        throw refuseCustom(`the serializer threw ${errorKind(error)}`, error);
       }
       if (isPromise(payload)) {
-        throw refuse('the serializer returned a Promise; serialize must return the bytes');
+        throw refuseCustom('the serializer returned a Promise; serialize must return the bytes');
       }
       if (!(payload instanceof Uint8Array)) {
-        throw refuse('the serializer returned something other than a Uint8Array');
+        throw refuseCustom('the serializer returned something other than a Uint8Array');
       }
       const bytes = new Uint8Array(payload.byteLength + 1);
       bytes[0] = CODEC_TAG.custom;
