@@ -56,6 +56,12 @@ export interface ValueCodec {
  */
 export const CODEC_TAG = { v8: 0x01, custom: 0x02 } as const;
 
+/**
+ * What `encode` adds to the serializer's bytes (the tag): `entrySizeLimit` counts the value's
+ * serialized bytes, node:v8's or the user's serializer's, not cachier's framing.
+ */
+export const CODEC_TAG_BYTES = 1;
+
 const V8_TAG_BYTE = new Uint8Array([CODEC_TAG.v8]);
 
 /** Refuses a value node:v8 would not keep; a `serializer` is the way to store such values. */
