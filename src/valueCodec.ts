@@ -56,13 +56,39 @@ export interface ValueCodec {
  */
 export const CODEC_TAG = { v8: 0x01, custom: 0x02 } as const;
 
+/**
+ * What `encode` adds to the serializer's bytes (the tag): `entrySizeLimit` counts the value's
+ * serialized bytes, node:v8's or the user's serializer's, not cachier's framing.
+ */
+export const CODEC_TAG_BYTES = 1;
+
 const V8_TAG_BYTE = new Uint8Array([CODEC_TAG.v8]);
 
+/** Refuses a value node:v8 would not keep; a `serializer` is the way to store such values. */
 function refuse(detail: string, cause?: unknown): SerializationError {
   return new SerializationError(
     `cachier returns this result but does not store it: ${detail}. Pass a \`serializer\` option to store such values.`,
     cause === undefined ? undefined : { cause },
   );
+}
+
+/** Refuses a value the user's own serializer failed on (advice to pass one would mislead). */
+function refuseCustom(detail: string, cause?: unknown): SerializationError {
+  return new SerializationError(
+    `cachier returns this result but does not store it: ${detail}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * The serializer's answer when it is a Promise: the interface is synchronous. Its rejection is
+ * handled here, so an async serializer's failure is a miss or a value not stored, never an
+ * unhandled rejection or a failed call.
+ */
+function isPromise(value: unknown): boolean {
+  if (typeof (value as PromiseLike<unknown> | null)?.then !== 'function') return false;
+  Promise.resolve(value).catch(() => undefined);
+  return true;
 }
 
 /** The error's class, never its message: node:v8 messages quote the value. */
@@ -151,10 +177,13 @@ function customCodec(serializer: Serializer): ValueCodec {
       try {
         payload = serializer.serialize(value);
       } catch (error) {
-        throw refuse(`the serializer threw ${errorKind(error)}`, error);
+        throw refuseCustom(`the serializer threw ${errorKind(error)}`, error);
+      }
+      if (isPromise(payload)) {
+        throw refuseCustom('the serializer returned a Promise; serialize must return the bytes');
       }
       if (!(payload instanceof Uint8Array)) {
-        throw refuse('the serializer returned something other than a Uint8Array');
+        throw refuseCustom('the serializer returned something other than a Uint8Array');
       }
       const bytes = new Uint8Array(payload.byteLength + 1);
       bytes[0] = CODEC_TAG.custom;
@@ -164,14 +193,21 @@ function customCodec(serializer: Serializer): ValueCodec {
     decode(bytes) {
       const tag = tagOf(bytes);
       if (tag !== CODEC_TAG.custom) throw wrongTag(tag, CODEC_TAG.custom);
+      let value: unknown;
       try {
-        return serializer.deserialize(bytes.subarray(1));
+        value = serializer.deserialize(bytes.subarray(1));
       } catch (error) {
         throw new CorruptEntryError(
           `cachier could not read a stored value: the serializer threw ${errorKind(error)}`,
           { cause: error },
         );
       }
+      if (isPromise(value)) {
+        throw new CorruptEntryError(
+          'cachier could not read a stored value: the serializer returned a Promise; deserialize must return the value',
+        );
+      }
+      return value;
     },
     check() {},
   };

@@ -160,6 +160,8 @@ describe('a custom serializer', () => {
     expect(error).toBeInstanceOf(SerializationError);
     expect((error as Error).cause).toBeInstanceOf(TypeError);
     expect((error as Error).message).not.toContain(SECRET);
+    // The user already passed a serializer: the node:v8 advice to pass one would mislead.
+    expect((error as Error).message).not.toMatch(/Pass a `serializer`/);
   });
 
   it('refuses a serialize that returns something other than bytes', () => {
@@ -180,6 +182,32 @@ describe('a custom serializer', () => {
     const error = thrown(() => failing.decode(failing.encode(1)));
     expect(error).toBeInstanceOf(CorruptEntryError);
     expect((error as Error).cause).toBeInstanceOf(SyntaxError);
+  });
+});
+
+describe('an async serializer (the interface is synchronous)', () => {
+  it('makes an entry whose deserialize returns a Promise a miss, so a rejection never fails a call', async () => {
+    const rejected = Promise.reject(new Error('decode failed'));
+    const codec = makeValueCodec({
+      serialize: () => Uint8Array.of(1),
+      deserialize: () => rejected,
+    });
+    const error = thrown(() => codec.decode(codec.encode(1)));
+    expect(error).toBeInstanceOf(CorruptEntryError);
+    expect((error as Error).message).toMatch(/Promise/);
+    // Its rejection is handled: an unhandled one would fail this test file.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  });
+
+  it('refuses a serialize that returns a Promise without leaving its rejection unhandled', async () => {
+    const codec = makeValueCodec({
+      serialize: () => Promise.reject(new Error('encode failed')) as unknown as Uint8Array,
+      deserialize: () => 1,
+    });
+    const error = thrown(() => codec.encode(1));
+    expect(error).toBeInstanceOf(SerializationError);
+    expect((error as Error).message).toMatch(/Promise/);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   });
 });
 

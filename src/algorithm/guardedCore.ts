@@ -8,7 +8,7 @@ import type {
 } from '../cores/contract.js';
 import { CorruptEntryError } from '../errors.js';
 import type { CachierEvent, NotStoredReason, StoreOperation } from '../events.js';
-import type { ValueCodec } from '../valueCodec.js';
+import { CODEC_TAG_BYTES, type ValueCodec } from '../valueCodec.js';
 import type { OncePerCodeWarner } from '../warnings.js';
 import { signalLocalChange } from './localSignals.js';
 
@@ -117,7 +117,11 @@ export class GuardedCore {
       );
       return 'unserializable';
     }
-    if (entrySizeLimit !== undefined && bytes !== undefined && bytes.byteLength > entrySizeLimit) {
+    if (
+      entrySizeLimit !== undefined &&
+      bytes !== undefined &&
+      bytes.byteLength - CODEC_TAG_BYTES > entrySizeLimit
+    ) {
       return 'too-large';
     }
     try {

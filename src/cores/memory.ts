@@ -1,5 +1,6 @@
 import { serialize } from 'node:v8';
 import type { LRUCache } from 'lru-cache';
+import { CachierError } from '../errors.js';
 import type { Claim, ValueCore, ValueEntry } from './contract.js';
 import { checkOptionNames } from './coreOptions.js';
 
@@ -52,6 +53,31 @@ function checkBound(value: unknown, option: string): void {
 }
 
 /**
+ * The default `sizeOf`. node:v8's own errors quote the value (`() => ... could not be
+ * cloned`), and a store error reaches warnings and logs: this one names only its kind.
+ * (With a custom serializer the memory core keeps values node:v8 cannot serialize.)
+ */
+function v8Size(value: unknown): number {
+  try {
+    return serialize(value).byteLength;
+  } catch (error) {
+    const kind = error instanceof Error ? error.name : typeof error;
+    throw new CachierError(
+      'CACHIER_UNMEASURABLE',
+      `cachier: MemoryCore could not measure a value for maxSize (node:v8 threw ${kind}); pass a sizeOf option`,
+      { cause: error },
+    );
+  }
+}
+
+function tooLargeForMaxSize(maxSize: number): CachierError {
+  return new CachierError(
+    'CACHIER_ENTRY_TOO_LARGE',
+    `cachier: MemoryCore keeps entries up to its maxSize (${maxSize}, as sizeOf measures); this one is larger`,
+  );
+}
+
+/**
  * Keeps entries in this process's memory (per thread: each worker thread has its own),
  * bounded per cache name with least-recently-used eviction (`lru-cache`). Values are
  * kept by reference, as p-memoize and Python cachier's memory core do: mutating a
@@ -86,7 +112,7 @@ export class MemoryCore implements ValueCore {
     }
     this.maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.maxSize = options.maxSize === Number.POSITIVE_INFINITY ? undefined : options.maxSize;
-    this.sizeOf = options.sizeOf ?? ((value) => serialize(value).byteLength);
+    this.sizeOf = options.sizeOf ?? v8Size;
   }
 
   get(name: string, key: string): ValueEntry | undefined {
@@ -108,6 +134,9 @@ export class MemoryCore implements ValueCore {
       }
     }
     entries.set(key, { value: entry.value, calculatedAt: entry.calculatedAt });
+    // lru-cache drops an entry larger than maxSize without a word: say so, or the call would
+    // report a value as stored that the next call must calculate again.
+    if (this.maxSize !== undefined && !entries.has(key)) throw tooLargeForMaxSize(this.maxSize);
   }
 
   async tryClaim(name: string, key: string): Promise<Claim | undefined> {

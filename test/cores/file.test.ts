@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { serialize } from 'node:v8';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Claim } from '../../src/cores/contract.js';
 import { HEADER_BYTES } from '../../src/cores/fileEntry.js';
@@ -440,7 +441,7 @@ describe('an unusable store never breaks the call', () => {
 describe('entrySizeLimit', () => {
   it('counts the serialized bytes of the value', async () => {
     const value = 'v'.repeat(5000);
-    const size = encodeValue(value).byteLength;
+    const size = serialize(value).byteLength;
     const core = new FileCore({ cacheDir: freshDir() });
     const atLimit = counted(core, () => value, { entrySizeLimit: size });
     const overLimit = counted(core, () => value, { entrySizeLimit: size - 1 });
@@ -451,12 +452,14 @@ describe('entrySizeLimit', () => {
     expect(atLimit.state.calls).toBe(1);
     expect(overLimit.state.calls).toBe(2);
     // The limit is about the value: the entry header does not count against it.
-    expect(statSync(join(atLimit.folder, defaultKey([]))).size).toBe(size + HEADER_BYTES);
+    expect(statSync(join(atLimit.folder, defaultKey([]))).size).toBe(
+      encodeValue(value).byteLength + HEADER_BYTES,
+    );
     expect(existsSync(overLimit.folder) ? filesIn(overLimit.folder) : []).toEqual([]);
   });
 
   it("reads '1KB' as 1024 serialized bytes", async () => {
-    const overhead = encodeValue('x'.repeat(1000)).byteLength - 1000;
+    const overhead = serialize('x'.repeat(1000)).byteLength - 1000;
     const core = new FileCore({ cacheDir: freshDir() });
     const { state, cached } = counted(core, (n: number) => 'x'.repeat(n - overhead), {
       entrySizeLimit: '1KB',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { cachier, MemoryCore } from '../../src/index.js';
+import { type CachierEvent, cachier, MemoryCore } from '../../src/index.js';
+import { collectWarnings } from '../support/warnings.js';
 
 /** A wrapper on `core` that records which arguments it calculated. */
 function counting(core: MemoryCore) {
@@ -90,6 +91,61 @@ describe('bounded memory core', () => {
     );
     for (let id = 0; id < 10_050; id++) await cached(id);
     expect(await cachedNow(0)).toBe(true);
+  });
+
+  it('says a value larger than maxSize was not stored, instead of reporting it stored', async () => {
+    const collected = collectWarnings();
+    try {
+      const events: string[] = [];
+      let calls = 0;
+      const cached = cachier(
+        async () => {
+          calls++;
+          return 'y'.repeat(500);
+        },
+        {
+          name: `bounds-${randomUUID()}`,
+          backend: new MemoryCore({ maxSize: 100, sizeOf: (value) => (value as string).length }),
+          onEvent: (event: CachierEvent) => {
+            if (event.type === 'stored' || event.type === 'not-stored') {
+              events.push(event.type === 'stored' ? 'stored' : `not-stored:${event.reason}`);
+            }
+          },
+        },
+      );
+      await cached();
+      await cached();
+      expect(calls).toBe(2);
+      expect(events).toEqual(['not-stored:store-failed', 'not-stored:store-failed']);
+      expect(collected.codes()).toEqual(['CACHIER_STORE_FAILED']);
+      expect(collected.warnings[0]!.message).toMatch(/CACHIER_ENTRY_TOO_LARGE.*maxSize/);
+    } finally {
+      collected.restore();
+    }
+  });
+
+  it('never quotes a value it cannot measure (node:v8 quotes functions it cannot clone)', async () => {
+    const collected = collectWarnings();
+    try {
+      const errors: unknown[] = [];
+      const cached = cachier(async () => ({ pay: () => 'SECRET-IN-SOURCE' }), {
+        name: `bounds-${randomUUID()}`,
+        backend: new MemoryCore({ maxSize: 1_000_000 }),
+        // A custom serializer lets the memory core keep values node:v8 cannot serialize.
+        serializer: { serialize: () => new Uint8Array(1), deserialize: () => undefined },
+        onEvent: (event: CachierEvent) => {
+          if (event.type === 'store-error') errors.push(event.error);
+        },
+      });
+      expect((await cached()).pay()).toBe('SECRET-IN-SOURCE');
+      expect(errors).toHaveLength(1);
+      expect(String((errors[0] as Error).message)).not.toContain('SECRET');
+      expect((errors[0] as Error).message).toMatch(/sizeOf/);
+      expect(collected.warnings.map((w) => w.message).join('\n')).not.toContain('SECRET');
+      expect(collected.codes()).toEqual(['CACHIER_STORE_FAILED']);
+    } finally {
+      collected.restore();
+    }
   });
 
   it('rejects bad bounds, naming them', () => {
