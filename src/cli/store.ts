@@ -234,12 +234,17 @@ async function loadDriver<T>(pkg: string, flag: string, load: () => Promise<T>):
   }
 }
 
-/** A connection string for messages: user and password removed. */
+/**
+ * A connection string for messages: user, password and query removed (drivers read
+ * credentials from the query too: pg's `?password=`, MongoDB's `authMechanismProperties`).
+ */
 export function withoutCredentials(uri: string): string {
   try {
     const url = new URL(uri);
     url.username = '';
     url.password = '';
+    url.search = '';
+    url.hash = '';
     return url.toString().replace(/\/$/, '');
   } catch {
     return '(the given server)';

@@ -91,6 +91,23 @@ describe('the CLI when the store cannot be reached', () => {
     });
   }
 
+  it('never shows a password given as a query parameter (pg reads ?password=)', async () => {
+    const port = await closedPort();
+    const cases = [
+      ['--postgres', `postgres://127.0.0.1:${port}/db?user=secretuser&password=secretpw`],
+      ['--postgres', `postgresql://127.0.0.1:${port}/db?sslpassword=secretpw`],
+      ['--redis', `redis://127.0.0.1:${port}/?password=secretpw`],
+    ];
+    for (const flags of cases) {
+      for (const json of [[], ['--json']]) {
+        const result = await cli(built, newHome(built), 'ls', ...flags, ...json);
+        expect(result.code, flags.join(' ')).toBe(1);
+        expect(result.stderr).toMatch(/could not reach/);
+        expect(result.stderr).not.toMatch(/secretuser|secretpw/);
+      }
+    }
+  });
+
   it('a --redis value that is not a Redis URL is a usage error naming --redis', async () => {
     for (const url of ['not a url', 'http://127.0.0.1:6379']) {
       const result = await cli(built, newHome(built), 'ls', '--redis', url, '--json');
