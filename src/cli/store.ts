@@ -83,7 +83,12 @@ async function openMongo(uri: string, flags: StoreFlags): Promise<OpenStore> {
   const { MongoClient } = await loadDriver('mongodb', '--mongo', () => import('mongodb'));
   let client: InstanceType<typeof MongoClient>;
   try {
-    client = new MongoClient(uri, { serverSelectionTimeoutMS: CONNECT_TIMEOUT_MS });
+    // connectTimeoutMS too: a server that accepts and never answers would otherwise hold
+    // a socket (and so the process) for the driver's default 30 s after close().
+    client = new MongoClient(uri, {
+      serverSelectionTimeoutMS: CONNECT_TIMEOUT_MS,
+      connectTimeoutMS: CONNECT_TIMEOUT_MS,
+    });
   } catch (error) {
     throw usageError(`--mongo is not a MongoDB connection string (${errorName(error)})`);
   }
@@ -111,15 +116,23 @@ async function openMongo(uri: string, flags: StoreFlags): Promise<OpenStore> {
 
 async function openRedis(url: string, prefix = 'cachier:'): Promise<OpenStore> {
   const { createClient } = await loadDriver('redis', '--redis', () => import('redis'));
-  const client = createClient({
-    url,
-    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: false },
-  });
+  let client: ReturnType<typeof createClient>;
+  try {
+    client = createClient({
+      url,
+      socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: false },
+    });
+  } catch (error) {
+    throw usageError(`--redis is not a Redis URL (redis://host:port): ${messageOf(error)}`);
+  }
   // The failure surfaces through connect() or the command; an 'error' event must not crash.
   client.on('error', () => undefined);
   try {
-    await client.connect();
+    // connectTimeout bounds only the TCP connect: node-redis then waits for its handshake's
+    // replies without a bound, so a server that accepts and never answers would hang here.
+    await withinConnectTimeout(client.connect());
   } catch (error) {
+    if (client.isOpen) client.destroy();
     throw unreachable('Redis', url, error);
   }
   let core: RedisCore;
@@ -132,8 +145,9 @@ async function openRedis(url: string, prefix = 'cachier:'): Promise<OpenStore> {
   return {
     core,
     description: { kind: 'redis', location: `${withoutCredentials(url)} prefix ${prefix}` },
+    // destroy, not close: close() waits for the replies of commands that timed out.
     close: async () => {
-      if (client.isOpen) await client.close();
+      if (client.isOpen) client.destroy();
     },
   };
 }
@@ -171,6 +185,22 @@ async function openPostgres(url: string, table = 'cachier'): Promise<OpenStore> 
   };
 }
 
+/** `connecting`, or a rejection once {@link CONNECT_TIMEOUT_MS} passed without an answer. */
+async function withinConnectTimeout<T>(connecting: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)),
+      CONNECT_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([connecting, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function unreachable(server: string, url: string, error: unknown): CliError {
   return new CliError(
     `could not reach ${server} at ${withoutCredentials(url)}: ${messageOf(error)}`,
@@ -204,12 +234,17 @@ async function loadDriver<T>(pkg: string, flag: string, load: () => Promise<T>):
   }
 }
 
-/** A connection string for messages: user and password removed. */
+/**
+ * A connection string for messages: user, password and query removed (drivers read
+ * credentials from the query too: pg's `?password=`, MongoDB's `authMechanismProperties`).
+ */
 export function withoutCredentials(uri: string): string {
   try {
     const url = new URL(uri);
     url.username = '';
     url.password = '';
+    url.search = '';
+    url.hash = '';
     return url.toString().replace(/\/$/, '');
   } catch {
     return '(the given server)';
