@@ -284,10 +284,9 @@ export class MongoCore implements Core {
 
   async tryClaim(name: string, key: string): Promise<Claim | undefined> {
     const owner = newOwnerId();
-    let doc: Document | null;
-    try {
-      doc = await this.run('a claim', (c, o) =>
-        c.findOneAndUpdate(
+    const doc: Document | null = await this.run('a claim', (c, o) =>
+      c
+        .findOneAndUpdate(
           {
             name,
             key,
@@ -314,13 +313,15 @@ export class MongoCore implements Core {
             projection: { _id: 0, claim: 1 },
             ...o,
           },
-        ),
-      );
-    } catch (error) {
-      // A live claim made the filter miss, so the upsert collided with the existing document.
-      if (errorCode(error) === DUPLICATE_KEY) return undefined;
-      throw error;
-    }
+        )
+        .catch((error: unknown) => {
+          // A live claim made the filter miss, so the upsert collided with the existing
+          // document. Only this upsert's E11000 says so: a failed index build (foreign
+          // documents colliding on it) is E11000 too, and is a failure, not a held claim.
+          if (errorCode(error) === DUPLICATE_KEY) return null;
+          throw error;
+        }),
+    );
     if ((doc?.claim as { owner?: unknown } | undefined)?.owner !== owner) return undefined;
     return {
       renew: () => this.renew(name, key, owner),

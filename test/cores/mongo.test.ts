@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { Binary, type Collection, type Db, type Document, MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MongoCore } from '../../src/index.js';
+import { cachier, MongoCore } from '../../src/index.js';
 import { type MongoTestServer, startMongoTestServer } from '../support/mongoTestServer.js';
 import { sleep } from '../support/time.js';
+import { collectWarnings } from '../support/warnings.js';
 
 /** An entry whose bytes spell `text`. */
 const entry = (text: string, calculatedAt = Date.now()) => ({
@@ -96,6 +97,25 @@ describe.each(targets)('MongoCore on $label', ({ start }) => {
     expect(await core.get('f', 'k')).toBeUndefined();
     expect(sent('createIndexes')).toBe(3);
     expect((await collection.indexes()).find((i) => i.name === 'name_1_key_1')?.unique).toBe(true);
+  });
+
+  it('an index build that fails on foreign documents fails the call open, not as a held claim', async () => {
+    // Two documents without name and key collide on the unique index (both index as null),
+    // so the build fails with E11000: that is no other owner's claim to wait for.
+    const { collection } = fresh();
+    await collection.insertMany([{ hello: 1 }, { hello: 2 }]);
+    const core = new MongoCore({ mongetter: () => collection });
+    await expect(core.tryClaim('f', 'k')).rejects.toMatchObject({ code: 11000 });
+    let calls = 0;
+    const double = cachier(async (x: number) => ++calls && x * 2, { backend: core, name: 'f' });
+    const collected = collectWarnings();
+    try {
+      expect(await double(21)).toBe(42);
+      expect(calls).toBe(1);
+      expect(collected.codes()).toEqual(['CACHIER_STORE_FAILED']);
+    } finally {
+      collected.restore();
+    }
   });
 
   it('stores one document per entry: Binary value, Date calculatedAt, format version', async () => {
