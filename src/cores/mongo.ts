@@ -5,7 +5,7 @@ import type { Collection, Document } from 'mongodb';
 import { CachierError, CorruptEntryError } from '../errors.js';
 import { Breaker, breakerPauseMs } from './breaker.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
-import { checkOptionNames, checkTimings } from './coreOptions.js';
+import { checkOptionNames, checkTimings, MAX_TIMER_MS } from './coreOptions.js';
 import { describeError } from './lazySource.js';
 import { changeStreamHubOf } from './mongoChangeStream.js';
 import type { MongoCollectionLike, MongoGetter } from './mongoCollection.js';
@@ -290,10 +290,13 @@ export class MongoCore implements Core {
           {
             name,
             key,
-            // Free: no claim, or a lease that lapsed by the server's clock.
+            // Free: no claim, a lease that lapsed by the server's clock, or an expiry beyond
+            // the longest lease a MongoCore writes: a damaged claim that nobody renews must
+            // not hold every caller forever.
             $or: [
               { claim: { $exists: false } },
               { $expr: { $lte: ['$claim.expiresAt', '$$NOW'] } },
+              { $expr: { $gt: ['$claim.expiresAt', { $add: ['$$NOW', MAX_TIMER_MS] }] } },
             ],
           },
           // A pipeline update, so that the expiry is computed on the server's clock too.

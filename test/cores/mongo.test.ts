@@ -259,6 +259,25 @@ describe.each(targets)('MongoCore on $label', ({ start }) => {
     await second?.release();
   });
 
+  it('a damaged claim no cachier could have written (expiry beyond the longest lease) is free', async () => {
+    const { collection, core } = fresh();
+    await core.set('f', 'k', entry('v'));
+    // Nobody renews it, yet it would never lapse: every caller would wait forever.
+    await collection.updateOne(
+      { name: 'f', key: 'k' },
+      { $set: { claim: { owner: 'someone', expiresAt: new Date('3000-01-01') } } },
+    );
+    const claim = await core.tryClaim('f', 'k');
+    expect(claim).toBeDefined();
+    await claim?.release();
+    // A live claim with the longest lease a MongoCore allows is still held.
+    const longest = new MongoCore({ mongetter: () => collection, leaseMs: 2_147_483_647 });
+    const held = await longest.tryClaim('f', 'k');
+    expect(held).toBeDefined();
+    expect(await core.tryClaim('f', 'k')).toBeUndefined();
+    await held?.release();
+  });
+
   it('renew extends the lease, and fails after clearClaims', async () => {
     const { core } = fresh({ leaseMs: 300 });
     const claim = await core.tryClaim('f', 'k');
