@@ -265,6 +265,90 @@ export function crossProcessSuite(
       ]);
     });
 
+    it("waitForCalcTimeout: a process waiting on another process's owner calculates itself, and the owner's later store breaks nothing", async () => {
+      const b = pool.start(
+        'B (waits 500 ms)',
+        request(calls(['slow'], { ms: 100 }, { waitForCalcTimeoutMs: 500 }), { barrier: true }),
+      );
+      await b.waitFor(isReady, 'ready', START_MS);
+      const a = pool.start('A (owner)', request(calls(['slow'], { ms: 4000 })));
+      await a.waitFor(isStarted, 'calculation start', START_MS);
+      b.go();
+      await Promise.all([finished(a), finished(b)]);
+
+      const gaveUp = (m: Received) =>
+        m.event === 'cachier' && m.type === 'wait-end' && m.detail === 'timeout';
+      expect(b.messages.some(waitsOnOtherOwner), b.describe()).toBe(true);
+      expect(b.messages.some(gaveUp), b.describe()).toBe(true);
+      expect(resultOf(b, 'slow'), b.describe()).toEqual({ key: 'slow', by: b.by });
+      expect(resultOf(a, 'slow'), a.describe()).toEqual({ key: 'slow', by: a.by });
+      expect(countByKey(readLog(log))).toEqual(new Map([['slow', 2]]));
+
+      // Whichever of the two stores came last, the entry is whole: a new process reads it.
+      const reader = pool.start('reader', request(calls(['slow'], { ms: 0 })));
+      await finished(reader);
+      expect([a.by, b.by]).toContain((resultOf(reader, 'slow') as { by: string }).by);
+      expect(readLog(log)).toHaveLength(2);
+    });
+
+    it('overwriteCache from one process calculates at once while another process waits on the owner', async () => {
+      const b = pool.start('B (waiter)', request(calls(['ow'], { ms: 100 }), { barrier: true }));
+      const o = pool.start(
+        'O (overwrite)',
+        request(calls(['ow'], { ms: 100 }, { overwriteCache: true }), { barrier: true }),
+      );
+      await Promise.all([b, o].map((c) => c.waitFor(isReady, 'ready', START_MS)));
+      const a = pool.start('A (owner)', request(calls(['ow'], { ms: 4000 })));
+      await a.waitFor(isStarted, 'calculation start', START_MS);
+      b.go();
+      await b.waitFor(waitsOnOtherOwner, 'wait on the owner', START_MS);
+      o.go();
+      await Promise.all([finished(a), finished(b), finished(o)]);
+
+      // The overwrite neither read the cache nor waited for A's claim.
+      expect(resultOf(o, 'ow'), o.describe()).toEqual({ key: 'ow', by: o.by });
+      expect(o.messages.some(waitsOnOtherOwner), o.describe()).toBe(false);
+      // B was waiting for a value of the key: the overwrite's stored value is one.
+      expect(resultOf(b, 'ow'), b.describe()).toEqual({ key: 'ow', by: o.by });
+      expect(resultOf(a, 'ow'), a.describe()).toEqual({ key: 'ow', by: a.by });
+      expect(readLog(log)).toEqual([
+        { by: a.by, key: 'ow' },
+        { by: o.by, key: 'ow' },
+      ]);
+    });
+
+    it("clearBeingCalculated from a third process: the waiter takes over at once, and the old owner's release leaves the new claim alone", async () => {
+      const b = pool.start('B (waiter)', request(calls(['cl'], { ms: 8000 }), { barrier: true }));
+      await b.waitFor(isReady, 'ready', START_MS);
+      // A fails, so it stores nothing: only B's claim can keep D from calculating too.
+      const a = pool.start('A (owner)', request(calls(['cl'], { ms: 5000, outcome: 'throw' })));
+      await a.waitFor(isStarted, 'calculation start', START_MS);
+      b.go();
+      await b.waitFor(waitsOnOtherOwner, 'wait on the owner', START_MS);
+      const x = pool.start('X (clears)', request({ kind: 'clear-claims' }));
+      await finished(x);
+      const bStarted = await b.waitFor(isStarted, 'its own calculation', START_MS);
+      const aFailed = await a.waitFor(isOutcomeFor('cl'), 'its error', START_MS);
+      await finished(a);
+      const d = pool.start('D (after the old owner released)', request(calls(['cl'], { ms: 100 })));
+      await Promise.all([finished(b), finished(d)]);
+
+      expect(x.outcomes(), x.describe()).toMatchObject([{ event: 'result', key: 'clear' }]);
+      const ownerGone = (m: Received) =>
+        m.event === 'cachier' && m.type === 'wait-end' && m.detail === 'owner-gone';
+      expect(b.messages.some(ownerGone), b.describe()).toBe(true);
+      expect(aFailed, a.describe()).toMatchObject({ event: 'error' });
+      // B took over when the claim was cleared, not when A's failure released it.
+      expect(bStarted.at, b.describe()).toBeLessThan(aFailed.at);
+      expect(resultOf(b, 'cl'), b.describe()).toEqual({ key: 'cl', by: b.by });
+      expect(d.messages.some(waitsOnOtherOwner), d.describe()).toBe(true);
+      expect(resultOf(d, 'cl'), d.describe()).toEqual({ key: 'cl', by: b.by });
+      expect(readLog(log)).toEqual([
+        { by: a.by, key: 'cl' },
+        { by: b.by, key: 'cl' },
+      ]);
+    }, 60_000);
+
     it('a process that made a hit, a miss and waited calls exits on its own', async () => {
       const e = pool.start(
         'E (exit check)',

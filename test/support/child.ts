@@ -56,9 +56,15 @@ export type Scenario =
       calc: Calculation;
       staleAfterMs?: number;
       nextTime?: boolean;
+      /** The wrapper's `waitForCalcTimeout`, in ms. */
+      waitForCalcTimeoutMs?: number;
+      /** Call with `overwriteCache: true`. */
+      overwriteCache?: boolean;
       /** Stay alive this long after the calls (as a busy process would) before ending. */
       lingerMs?: number;
     }
+  /** Calls `clearBeingCalculated()` on the cache name, then reports a `result` for `clear`. */
+  | { kind: 'clear-claims' }
   /** Stores `value` for `key` with `precacheValue`, without calculating. */
   | { kind: 'precache'; key: string; value: JsonValue }
   /** Calls `key` once; the function returns a Date, Map, Set, BigInt and Buffer. */
@@ -251,12 +257,23 @@ async function runScenario(
     case 'calls': {
       const fn = cachier(
         slowFunction(request.log, scenario.calc, emit),
-        options({ staleAfter: scenario.staleAfterMs, nextTime: scenario.nextTime }),
+        options({
+          staleAfter: scenario.staleAfterMs,
+          nextTime: scenario.nextTime,
+          waitForCalcTimeout: scenario.waitForCalcTimeoutMs,
+        }),
       );
+      const call = scenario.overwriteCache ? fn.withOptions({ overwriteCache: true }) : fn;
       await waitForGo();
-      for (const key of scenario.keys) await callAndReport(fn, key, emit);
+      for (const key of scenario.keys) await callAndReport(call, key, emit);
       if (scenario.lingerMs) await sleep(scenario.lingerMs);
       if (request.spec.backend !== 'file') await tracker.settled(15_000);
+      return;
+    }
+    case 'clear-claims': {
+      const fn = cachier(slowFunction(request.log, { ms: 0 }, emit), options({}));
+      await waitForGo();
+      await callAndReport(async () => fn.clearBeingCalculated(), 'clear', emit);
       return;
     }
     case 'precache': {
