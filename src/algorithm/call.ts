@@ -7,6 +7,7 @@ import { cacheKey, publicKey } from '../keys.js';
 import { StaleCleanup } from '../ops/cleanup.js';
 import { type CachierMetrics, MetricsRecorder } from '../ops/metrics.js';
 import type { ResolvedCallOptions } from '../options.js';
+import { MAX_TIMER_MS } from '../timeLimits.js';
 import type { ValueCodec } from '../valueCodec.js';
 import { OncePerCodeWarner } from '../warnings.js';
 import type { Clock } from './clock.js';
@@ -60,9 +61,6 @@ function neverAbortedSignal(): AbortSignal {
   neverAborted ??= new AbortController().signal;
   return neverAborted;
 }
-
-/** The longest delay a Node timer can wait (about 24.8 days); longer ones run after 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as PromiseLike<T> | undefined)?.then === 'function';
@@ -446,8 +444,12 @@ export class CallAlgorithm {
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
+      const stopWaiting = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', stopWaiting);
+      };
       const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', giveUp);
+        stopWaiting();
         call.report?.({
           type: 'wait-end',
           name: this.settings.name,
@@ -456,17 +458,14 @@ export class CallAlgorithm {
         });
         this.calculate(call, undefined, false).then(resolve, reject);
       }, call.policy.waitMs);
-      const giveUp = () => clearTimeout(timer);
-      signal?.addEventListener('abort', giveUp, { once: true });
+      signal?.addEventListener('abort', stopWaiting, { once: true });
       running.then(
         (value) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', giveUp);
+          stopWaiting();
           resolve(value);
         },
         (error: unknown) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', giveUp);
+          stopWaiting();
           reject(error);
         },
       );

@@ -5,6 +5,10 @@ import { DEFAULT_CLEANUP_INTERVAL_MS } from '../ops/cleanup.js';
 import type { ResolvedCallOptions } from '../options.js';
 import { processState } from '../processState.js';
 import { parseSize } from '../sizes.js';
+import { FUTURE_TOLERANCE_MS } from '../timeLimits.js';
+
+/** Re-exported for the tests of the staleness rule. */
+export { FUTURE_TOLERANCE_MS };
 
 /** The options of a wrapper that follow `setDefaultParams` when the wrapper left them out. */
 export interface LivePolicyOptions {
@@ -75,13 +79,6 @@ export function withCallOverrides(base: Policy, call: ResolvedCallOptions): Poli
     metrics: base.metrics,
   };
 }
-
-/**
- * How far in the future an entry's calculation time may lie (another machine's clock
- * running ahead) before the entry counts as stale: a planted or mis-dated entry must not
- * stay fresh forever.
- */
-export const FUTURE_TOLERANCE_MS = 60_000;
 
 /**
  * Whether an entry calculated at `calculatedAt` is stale at `now`: older than the smaller

@@ -3,6 +3,7 @@
  * what is its own (a client, a prefix, a table). Messages name the core and the option,
  * never the value a user passed.
  */
+import { MAX_TIMER_MS } from '../timeLimits.js';
 
 /**
  * Throws unless `options` is an object whose keys are all in `names`.
@@ -26,13 +27,6 @@ export function checkOptionNames(
     }
   }
 }
-
-/**
- * The longest delay a Node timer can wait (about 24.8 days): Node runs a timer set for
- * longer after 1 ms, which would time out every operation (or renew a claim every
- * millisecond) at once.
- */
-export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Throws unless `leaseMs` is a number from `minLeaseMs` and `operationTimeoutMs` a

@@ -4,8 +4,9 @@ import { homedir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { CorruptEntryError } from '../errors.js';
 import { shared } from '../processState.js';
+import { MAX_TIMER_MS } from '../timeLimits.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
-import { checkOptionNames, MAX_TIMER_MS } from './coreOptions.js';
+import { checkOptionNames } from './coreOptions.js';
 import { CLAIM_LATER, FileClaims } from './fileClaims.js';
 import { type EntryBinding, encodeFileEntry, nameTagOf } from './fileEntry.js';
 import {
@@ -66,6 +67,11 @@ export function expandCacheDir(dir: string): string {
     return resolve(homedir(), dir.slice(2));
   }
   return resolve(dir);
+}
+
+/** Where an entry of `state`'s name and `key` belongs (its header must say so). */
+function bindingOf(state: FolderState, key: string): EntryBinding {
+  return { nameTag: state.nameTag, key };
 }
 
 /** Whether nothing is at `path` (an lstat that does not throw for a missing file). */
@@ -182,18 +188,18 @@ export class FileCore implements Core {
       this.lastReadMissed = true;
       return undefined;
     }
+    const binding = bindingOf(state, key);
     let fd: number | undefined;
     try {
       fd = openEntrySync(path);
     } catch (error) {
       if (IS_WINDOWS && TRANSIENT_CODES.has(errorCode(error) ?? '')) {
-        return withTransientRetry(() => readEntry(path, { nameTag: state.nameTag, key }));
+        return withTransientRetry(() => readEntry(path, binding));
       }
       throw error;
     }
     this.lastReadMissed = fd === undefined;
     if (fd === undefined) return undefined;
-    const binding: EntryBinding = { nameTag: state.nameTag, key };
     let entry: ReturnType<typeof readSmallEntry>;
     try {
       entry = readSmallEntry(fd, binding);
@@ -209,7 +215,7 @@ export class FileCore implements Core {
     try {
       assertKey(key);
       state = this.folder(name);
-      content = encodeFileEntry(entry.bytes, entry.calculatedAt, { nameTag: state.nameTag, key });
+      content = encodeFileEntry(entry.bytes, entry.calculatedAt, bindingOf(state, key));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -360,7 +366,7 @@ export class FileCore implements Core {
       if (kindOfName(file) !== 'entry') continue;
       let header: Awaited<ReturnType<typeof readHeader>>;
       try {
-        header = await readHeader(join(state.path, file), { nameTag: state.nameTag, key: file });
+        header = await readHeader(join(state.path, file), bindingOf(state, file));
       } catch (error) {
         if (error instanceof CorruptEntryError) continue;
         throw error;
@@ -381,7 +387,7 @@ export class FileCore implements Core {
       const path = join(state.path, file);
       switch (kindOfName(file)) {
         case 'entry':
-          if (await this.isEntryToDelete(path, { nameTag: state.nameTag, key: file }, isStale)) {
+          if (await this.isEntryToDelete(path, bindingOf(state, file), isStale)) {
             await removeName(path);
           }
           break;
@@ -447,11 +453,15 @@ export class FileCore implements Core {
       state.prepared = false;
       return false;
     }
-    if (!state.checked) {
-      state.checked = true;
-      state.recheck = othersCanMakeFolders(this.cacheDir);
-    }
+    this.markChecked(state);
     return true;
+  }
+
+  /** The folder passed its checks: on first use, learn whether it must be checked on every use. */
+  private markChecked(state: FolderState): void {
+    if (state.checked) return;
+    state.checked = true;
+    state.recheck = othersCanMakeFolders(this.cacheDir);
   }
 
   private folder(name: string): FolderState {
@@ -526,8 +536,7 @@ export class FileCore implements Core {
 
   private prepare(state: FolderState): void {
     prepareFolder(this.cacheDir, state.path, state.name);
-    if (!state.checked) state.recheck = othersCanMakeFolders(this.cacheDir);
+    this.markChecked(state);
     state.prepared = true;
-    state.checked = true;
   }
 }

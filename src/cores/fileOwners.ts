@@ -12,6 +12,7 @@ import { lstat, readdir, rmdir, symlink, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CachierError } from '../errors.js';
+import { FUTURE_TOLERANCE_MS } from '../timeLimits.js';
 import { writeNewFile, writeNewFileSync } from './fileWrite.js';
 
 /**
@@ -37,12 +38,6 @@ const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
 const OWNER_PREFIX = 'owner.';
 const MAX_OWNER_BYTES = 1024;
-/**
- * How far ahead of this clock a lease may be dated (another machine's clock running
- * ahead) before it counts as lapsed: the same minute an entry may be dated ahead before it
- * counts as stale (policy.ts FUTURE_TOLERANCE_MS).
- */
-const FUTURE_LEASE_TOLERANCE_MS = 60_000;
 
 /**
  * This machine as claims record it: the host name plus, on Linux, the pid namespace, so
@@ -196,7 +191,7 @@ export async function reapIfDead(lockPath: string, leaseMs: number): Promise<Loc
   // otherwise hold the key until that date: it counts as lapsed, as such entries count as
   // stale, unless its owner is a live process of this machine (whose pid says more than
   // a date after the clock stepped back).
-  const fromTheFuture = current.mtimeMs > now + FUTURE_LEASE_TOLERANCE_MS;
+  const fromTheFuture = current.mtimeMs > now + FUTURE_TOLERANCE_MS;
   const owners = files.filter((file) => file.startsWith(OWNER_PREFIX));
   if (owners.length === 0) {
     // A 0.1.0 lock, or a claimer that died between making the folder and its owner file.

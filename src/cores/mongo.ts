@@ -3,9 +3,10 @@ import { hostname } from 'node:os';
 // Types only: erased at build time, so importing cachier never loads the optional driver.
 import type { Collection, Document } from 'mongodb';
 import { CachierError, CorruptEntryError } from '../errors.js';
+import { MAX_TIMER_MS } from '../timeLimits.js';
 import { Breaker, breakerPauseMs } from './breaker.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
-import { checkOptionNames, checkTimings, MAX_TIMER_MS } from './coreOptions.js';
+import { checkOptionNames, checkTimings } from './coreOptions.js';
 import { describeError } from './lazySource.js';
 import { changeStreamHubOf } from './mongoChangeStream.js';
 import type { MongoCollectionLike, MongoGetter } from './mongoCollection.js';

@@ -1,12 +1,12 @@
 import type { Clock } from '../algorithm/clock.js';
 import { CachierError } from '../errors.js';
+import { MAX_TIMER_MS } from '../timeLimits.js';
 import type { OncePerCodeWarner } from '../warnings.js';
 
 /** `cleanupInterval`'s default: one hour (Python cachier's is one day). */
 export const DEFAULT_CLEANUP_INTERVAL_MS = 3_600_000;
 
-/** The longest delay `setInterval` takes (about 24.8 days); longer intervals run on calls. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+// Longer intervals than MAX_TIMER_MS (what `setInterval` takes) run on calls.
 /** A timer never fires more often than this, however short the interval. */
 const MIN_TIMER_MS = 1_000;
 
