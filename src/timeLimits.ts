@@ -14,3 +14,32 @@ export const MAX_TIMER_MS = 2_147_483_647;
  * dated further ahead has lapsed. A planted or mis-dated record must not hold for ever.
  */
 export const FUTURE_TOLERANCE_MS = 60_000;
+
+/**
+ * `promise`'s outcome, or a rejection with `timedOut()` when `ms` pass first. With
+ * `unref`, the timer does not keep the program alive: the pending operation decides.
+ *
+ * @example
+ * await withDeadline(client.connect(), 5_000, () => new Error('no answer within 5 s'));
+ */
+export function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  timedOut: () => Error,
+  { unref = false }: { unref?: boolean } = {},
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(timedOut()), ms);
+    if (unref) timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

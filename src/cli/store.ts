@@ -3,6 +3,7 @@ import { expandCacheDir, FileCore } from '../cores/file.js';
 import { MongoCore } from '../cores/mongo.js';
 import { PostgresCore } from '../cores/postgres.js';
 import { RedisCore } from '../cores/redis.js';
+import { withDeadline } from '../timeLimits.js';
 import { CliError, EXIT, usageError } from './exitCodes.js';
 import { tilde } from './format.js';
 
@@ -130,7 +131,11 @@ async function openRedis(url: string, prefix = 'cachier:'): Promise<OpenStore> {
   try {
     // connectTimeout bounds only the TCP connect: node-redis then waits for its handshake's
     // replies without a bound, so a server that accepts and never answers would hang here.
-    await withinConnectTimeout(client.connect());
+    await withDeadline(
+      client.connect(),
+      CONNECT_TIMEOUT_MS,
+      () => new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`),
+    );
   } catch (error) {
     if (client.isOpen) client.destroy();
     throw unreachable('Redis', url, error);
@@ -183,22 +188,6 @@ async function openPostgres(url: string, table = 'cachier'): Promise<OpenStore> 
     description: { kind: 'postgres', location: `${withoutCredentials(url)} table ${table}` },
     close: () => pool.end(),
   };
-}
-
-/** `connecting`, or a rejection once {@link CONNECT_TIMEOUT_MS} passed without an answer. */
-async function withinConnectTimeout<T>(connecting: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)),
-      CONNECT_TIMEOUT_MS,
-    );
-  });
-  try {
-    return await Promise.race([connecting, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function unreachable(server: string, url: string, error: unknown): CliError {

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 // Types only: erased at build time, so importing cachier never loads the optional driver.
 import type { Pool, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { CachierError, CorruptEntryError } from '../errors.js';
+import { withDeadline } from '../timeLimits.js';
 import { Breaker, breakerPauseMs } from './breaker.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { checkOptionNames, checkTimings } from './coreOptions.js';
@@ -539,7 +540,19 @@ export class PostgresCore implements Core {
         return await this.send(pool, text, values);
       }
     };
-    return this.breaker.run(what, () => this.withTimeout(attempt(), what));
+    return this.breaker.run(what, () =>
+      withDeadline(
+        attempt(),
+        this.timeoutMs,
+        () =>
+          new CachierError(
+            TIMEOUT_CODE,
+            `PostgreSQL did not complete ${what} within ${this.timeoutMs} ms (PostgresCore operationTimeoutMs)`,
+          ),
+        // The pending operation, not this guard, decides whether the program stays alive.
+        { unref: true },
+      ),
+    );
   }
 
   /** One statement on the pool, with pg's own read timeout (pg drops a client that hits it). */
@@ -551,31 +564,6 @@ export class PostgresCore implements Core {
     };
     if (values) config.values = values;
     return pool.query(config);
-  }
-
-  private withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(
-          new CachierError(
-            TIMEOUT_CODE,
-            `PostgreSQL did not complete ${what} within ${this.timeoutMs} ms (PostgresCore operationTimeoutMs)`,
-          ),
-        );
-      }, this.timeoutMs);
-      // The pending operation, not this guard, decides whether the program stays alive.
-      timer.unref();
-      promise.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
   }
 
   /** The pool; a function's failure is not kept, so the next operation asks again. */

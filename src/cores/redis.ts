@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CachierError, CorruptEntryError } from '../errors.js';
+import { withDeadline } from '../timeLimits.js';
 import { Breaker, breakerPauseMs } from './breaker.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { checkOptionNames, checkTimings } from './coreOptions.js';
@@ -567,7 +568,15 @@ export class RedisCore implements Core {
         }
         return operation(client);
       });
-      return withTimeout(attempt, this.timeoutMs, what);
+      return withDeadline(
+        attempt,
+        this.timeoutMs,
+        () =>
+          new CachierError(
+            'CACHIER_REDIS_TIMEOUT',
+            `Redis did not complete ${what} within ${this.timeoutMs} ms (RedisCore operationTimeoutMs)`,
+          ),
+      );
     });
   }
 
@@ -585,27 +594,4 @@ function checkKey(key: string): string {
     throw new TypeError('cachier: a RedisCore key must be a 64-character lowercase hex SHA-256');
   }
   return key;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        new CachierError(
-          'CACHIER_REDIS_TIMEOUT',
-          `Redis did not complete ${what} within ${ms} ms (RedisCore operationTimeoutMs)`,
-        ),
-      );
-    }, ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
