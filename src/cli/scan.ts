@@ -61,10 +61,20 @@ export async function namesOf(core: Core): Promise<string[]> {
 }
 
 /**
- * Whether `error` is the file core refusing one cache's folder (another user's, or
- * writable by others): commands over every cache skip that one with a note, as the
- * library does, instead of giving up on the others.
+ * One cache's share of a command over every cache; `undefined` when the file core refuses
+ * that cache's folder (another user's, or writable by others): the cache is skipped with
+ * a `note`, as the library skips it, instead of giving up on the others.
  */
-export function isRefusedFolder(error: unknown): boolean {
-  return (error as { code?: unknown } | undefined)?.code === UNSAFE_FOLDER;
+export async function unlessRefused<T>(
+  note: (text: string) => void,
+  name: string,
+  work: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await work();
+  } catch (error) {
+    if ((error as { code?: unknown } | undefined)?.code !== UNSAFE_FOLDER) throw error;
+    note(`skipped ${name}: ${(error as Error).message}`);
+    return undefined;
+  }
 }

@@ -1,6 +1,6 @@
 import { type CommandContext, describeStore, storeOf } from '../context.js';
 import { formatAge, formatBytes, isoOrNull, table } from '../format.js';
-import { isRefusedFolder, namesOf, summarize } from '../scan.js';
+import { namesOf, summarize, unlessRefused } from '../scan.js';
 import type { StoreDescription } from '../store.js';
 
 /** `cachier ls --json`. */
@@ -25,16 +25,13 @@ export async function ls(context: CommandContext): Promise<void> {
   const rows: string[][] = [];
   try {
     for (const name of names) {
-      let summary: Awaited<ReturnType<typeof summarize>>;
+      let summary: Awaited<ReturnType<typeof summarize>> | undefined;
       try {
-        summary = await summarize(core, name, progress);
-      } catch (error) {
-        if (!isRefusedFolder(error)) throw error;
-        context.note(`skipped ${name}: ${(error as Error).message}`);
-        continue;
+        summary = await unlessRefused(context.note, name, () => summarize(core, name, progress));
       } finally {
         progress.cacheDone();
       }
+      if (summary === undefined) continue;
       caches.push({
         name,
         entries: summary.entries,

@@ -1,7 +1,7 @@
 import { type CommandContext, describeStore, storeOf } from '../context.js';
 import { deleteEntries } from '../deletion.js';
 import { table } from '../format.js';
-import { isRefusedFolder, namesOf } from '../scan.js';
+import { namesOf, unlessRefused } from '../scan.js';
 import type { StoreDescription } from '../store.js';
 import { plural } from './clear.js';
 
@@ -32,10 +32,10 @@ export async function prune(
   try {
     for (const name of names) {
       try {
-        caches.push({ name, ...(await deleteEntries(core, name, { cutoff, dryRun, progress })) });
-      } catch (error) {
-        if (!isRefusedFolder(error)) throw error;
-        context.note(`skipped ${name}: ${(error as Error).message}`);
+        const deleted = await unlessRefused(context.note, name, () =>
+          deleteEntries(core, name, { cutoff, dryRun, progress }),
+        );
+        if (deleted !== undefined) caches.push({ name, ...deleted });
       } finally {
         progress.cacheDone();
       }
