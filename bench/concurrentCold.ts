@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { type CacheEntry, cachified } from '@epic-web/cachified';
 import { createCache as createDedupeCache } from 'async-cache-dedupe';
 import { createCache as createCacheManager } from 'cache-manager';
+import { cachier, FileCore, MemoryCore } from 'cachier';
 import { LRUCache } from 'lru-cache';
 import memoizeFs from 'memoize-fs';
 import memoizee from 'memoizee';
 import pMemoize from 'p-memoize';
-import { cachier, FileCore, MemoryCore } from '../src/index.js';
 import {
   formatMs,
   median,

@@ -8,9 +8,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cachier, FileCore } from 'cachier';
 import type { AnyCore as Core } from '../src/cores/contract.js';
-import { cachier, FileCore } from '../src/index.js';
 import {
+  AS_BUILT,
   formatMs,
   median,
   percentile,
@@ -36,7 +37,7 @@ interface Measured {
 /** A child process that answers with FromWaiter messages; `next` awaits the next matching one. */
 function startWaiter(store: WaiterStore, name: string) {
   const child: ChildProcess = fork(join(here, 'wakeupWaiter.ts'), [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: AS_BUILT,
     env: {
       ...process.env,
       CACHIER_BENCH_WAITER_STORE: JSON.stringify(store),

@@ -4,7 +4,7 @@
  * key), and the round trips a hit costs: Redis commands counted by the server itself
  * (INFO total_commands_processed), PostgreSQL statements counted at the pool.
  */
-import { cachier } from '../src/index.js';
+import { cachier } from 'cachier';
 import { defaultKey } from '../src/keys.js';
 import { openPostgresForBench, openRedisForBench } from './databaseSetup.js';
 import {

@@ -6,9 +6,8 @@
  * statements cachier hands to the pool.
  */
 import { randomUUID } from 'node:crypto';
+import { PostgresCore, RedisCore } from 'cachier';
 import type { AnyCore as Core } from '../src/cores/contract.js';
-import { PostgresCore } from '../src/cores/postgres.js';
-import { RedisCore } from '../src/cores/redis.js';
 import { findPostgres } from '../test/support/postgresServer.js';
 import { redisForTests } from '../test/support/redisServer.js';
 

@@ -9,11 +9,12 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cachier } from 'cachier';
 import type { AnyCore as Core } from '../src/cores/contract.js';
-import { cachier } from '../src/index.js';
 import { openPostgresForBench, openRedisForBench } from './databaseSetup.js';
 import type { DatabaseWaiterStore, FromWaiter, ToWaiter } from './databaseWakeupWaiter.js';
 import {
+  AS_BUILT,
   formatMs,
   median,
   percentile,
@@ -39,7 +40,7 @@ interface Measured {
 
 function startWaiter(store: DatabaseWaiterStore, name: string) {
   const child: ChildProcess = fork(join(here, 'databaseWakeupWaiter.ts'), [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: AS_BUILT,
     env: {
       ...process.env,
       CACHIER_BENCH_WAITER_STORE: JSON.stringify(store),

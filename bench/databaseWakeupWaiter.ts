@@ -5,8 +5,9 @@
  * calculating when told to, says when it starts waiting, and reports the moment the value
  * comes back (performance.timeOrigin + performance.now(), comparable across processes).
  */
+
+import { cachier } from 'cachier';
 import type { AnyCore as Core } from '../src/cores/contract.js';
-import { cachier } from '../src/index.js';
 
 /** How the parent describes the store to use. */
 export type DatabaseWaiterStore =
@@ -32,7 +33,7 @@ let closeStore: () => Promise<void>;
 let core: Core;
 if (store.kind === 'redis') {
   const { createClient } = await import('redis');
-  const { RedisCore } = await import('../src/cores/redis.js');
+  const { RedisCore } = await import('cachier');
   const client = await createClient({ url: store.url }).connect();
   core = new RedisCore({ client, prefix: store.prefix });
   closeStore = async () => {
@@ -40,13 +41,13 @@ if (store.kind === 'redis') {
   };
 } else if (store.kind === 'postgres') {
   const { default: pg } = await import('pg');
-  const { PostgresCore } = await import('../src/cores/postgres.js');
+  const { PostgresCore } = await import('cachier');
   const pool = new pg.Pool({ connectionString: store.url, max: 2 });
   core = new PostgresCore({ pool, table: store.table });
   closeStore = () => pool.end();
 } else {
   const { MongoClient } = await import('mongodb');
-  const { MongoCore } = await import('../src/cores/mongo.js');
+  const { MongoCore } = await import('cachier');
   const client = new MongoClient(store.uri, { serverSelectionTimeoutMS: 5000 });
   await client.connect();
   const collection = client.db(store.dbName).collection(store.collectionName);

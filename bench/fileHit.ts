@@ -8,8 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { cachier, FileCore } from 'cachier';
 import memoizeFs from 'memoize-fs';
-import { cachier, FileCore } from '../src/index.js';
 import {
   formatMs,
   formatRatio,

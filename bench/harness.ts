@@ -7,6 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
 
+/**
+ * Node flags for a process that runs benchmark code: TypeScript compiled without tsx's
+ * name-keeping wrappers, the package loaded as built (see asBuilt.mjs).
+ */
+export const AS_BUILT: string[] = ['--import', new URL('./asBuilt.mjs', import.meta.url).href];
+
 /** `--smoke` (or CACHIER_BENCH_SMOKE=1): every scenario, very few iterations; proves the bench runs. */
 export const SMOKE = process.argv.includes('--smoke') || process.env.CACHIER_BENCH_SMOKE === '1';
 

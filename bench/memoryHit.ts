@@ -6,10 +6,10 @@
 import { type CacheEntry, cachified } from '@epic-web/cachified';
 import { createCache as createDedupeCache } from 'async-cache-dedupe';
 import { createCache as createCacheManager } from 'cache-manager';
+import { cachier, MemoryCore } from 'cachier';
 import { LRUCache } from 'lru-cache';
 import memoizee from 'memoizee';
 import pMemoize from 'p-memoize';
-import { cachier, MemoryCore } from '../src/index.js';
 import {
   formatRatio,
   type ScenarioResult,

@@ -6,9 +6,9 @@
  */
 import { type CacheEntry, cachified } from '@epic-web/cachified';
 import { createCache as createCacheManager } from 'cache-manager';
+import { cachier, MemoryCore } from 'cachier';
 import memoizee from 'memoizee';
 import pMemoize from 'p-memoize';
-import { cachier, MemoryCore } from '../src/index.js';
 import { formatRatio, progress, type ScenarioResult, SMOKE } from './harness.js';
 
 const ENTRIES = SMOKE ? 2000 : 100_000;

@@ -5,7 +5,7 @@
  * call), so its hit costs what the memory-hit scenario measures; the table shows that
  * beside the floor, and what turning metrics on adds.
  */
-import { cachier, MemoryCore } from '../src/index.js';
+import { cachier, MemoryCore } from 'cachier';
 import {
   formatRatio,
   type ScenarioResult,

@@ -6,9 +6,9 @@
 import { mkdirSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serialize } from 'node:v8';
+import { cachier, FileCore, MemoryCore } from 'cachier';
 import memoizeFs from 'memoize-fs';
 import pMemoize from 'p-memoize';
-import { cachier, FileCore, MemoryCore } from '../src/index.js';
 import {
   BENCH_DIR,
   formatRatio,

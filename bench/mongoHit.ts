@@ -4,7 +4,7 @@
  * sends, counted with the driver's command monitoring. Uses CACHIER_TEST_MONGODB_URI
  * when set, else the wire-protocol test server in its own process.
  */
-import { cachier } from '../src/index.js';
+import { cachier } from 'cachier';
 import { defaultKey } from '../src/keys.js';
 import {
   formatRatio,

@@ -48,7 +48,7 @@ async function startTestServer(): Promise<{ uri: string; child: ChildProcess }> 
  */
 export async function openMongoForBench(): Promise<BenchMongo | undefined> {
   if (!existsSync(join(repo, 'src/cores/mongo.ts'))) return undefined;
-  const { MongoCore } = await import('../src/cores/mongo.js');
+  const { MongoCore } = await import('cachier');
   const { MongoClient } = await import('mongodb');
   const realUri = process.env.CACHIER_TEST_MONGODB_URI;
   const server = realUri ? undefined : await startTestServer();

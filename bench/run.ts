@@ -3,6 +3,9 @@
  * process so one scenario's heap and JIT state never colour another's, prints Markdown
  * tables and writes the raw numbers to bench/results/<date>.json.
  *
+ * Scenarios run in processes of their own on the built package (dist/, loaded through
+ * asBuilt.mjs), so build first: the npm scripts do.
+ *
  *   tsx bench/run.ts                 all scenarios
  *   tsx bench/run.ts --smoke         all scenarios, a handful of iterations (CI)
  *   tsx bench/run.ts memory-hit ...  only the named scenarios
@@ -10,11 +13,11 @@
  * CACHIER_TEST_MONGODB_URI points the MongoDB scenario at a real server.
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ScenarioResult, SMOKE, type Table } from './harness.js';
+import { AS_BUILT, type ScenarioResult, SMOKE, type Table } from './harness.js';
 
 interface ScenarioSpec {
   id: string;
@@ -66,7 +69,7 @@ function runInChild(spec: ScenarioSpec): Promise<ScenarioResult> {
       join(here, 'run.ts'),
       ['--scenario', spec.id, ...(SMOKE ? ['--smoke'] : [])],
       {
-        execArgv: ['--import', 'tsx', ...(spec.nodeFlags ?? [])],
+        execArgv: [...AS_BUILT, ...(spec.nodeFlags ?? [])],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       },
     );
@@ -112,7 +115,30 @@ function machine(): Record<string, string | number> {
   };
 }
 
+/**
+ * The scenarios load the package as users do, from dist/ (its own name, `cachier`): a
+ * dist/ older than src/ would time last week's code, so refuse it (`npm run bench`
+ * builds first).
+ */
+function assertBuiltFromSource(): void {
+  const repo = join(here, '..');
+  let builtMs: number;
+  try {
+    builtMs = statSync(join(repo, 'dist', 'index.js')).mtimeMs;
+  } catch {
+    throw new Error('dist/ is not built: run `npm run build` (npm run bench builds first)');
+  }
+  const sources = readdirSync(join(repo, 'src'), { recursive: true, encoding: 'utf8' });
+  const newer = sources.find((file) => statSync(join(repo, 'src', file)).mtimeMs > builtMs);
+  if (newer) {
+    throw new Error(
+      `src/${newer} is newer than dist/: run \`npm run build\` (npm run bench builds first)`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
+  assertBuiltFromSource();
   const asked = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const unknown = asked.filter((id) => !SCENARIOS.some((s) => s.id === id));
   if (unknown.length) {

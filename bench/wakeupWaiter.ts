@@ -5,8 +5,9 @@
  * the value comes back (performance.timeOrigin + performance.now(), comparable across
  * processes on one machine).
  */
+
+import { cachier, FileCore } from 'cachier';
 import type { AnyCore as Core } from '../src/cores/contract.js';
-import { cachier, FileCore } from '../src/index.js';
 
 /** How the parent describes the store to use. */
 export type WaiterStore =
@@ -31,7 +32,7 @@ if (store.kind === 'file') {
   core = new FileCore({ cacheDir: store.cacheDir });
 } else {
   const { MongoClient } = await import('mongodb');
-  const { MongoCore } = await import('../src/cores/mongo.js');
+  const { MongoCore } = await import('cachier');
   const client = new MongoClient(store.uri, { serverSelectionTimeoutMS: 5000 });
   await client.connect();
   const collection = client.db(store.dbName).collection(store.collectionName);
