@@ -63,7 +63,8 @@ export type NotStoredReason =
   | 'should-cache'
   | 'too-large'
   | 'unserializable'
-  | 'store-failed';
+  | 'store-failed'
+  | 'superseded';
 
 /**
  * Which core operation failed in a `store-error` event.

@@ -11,7 +11,7 @@ import { MAX_TIMER_MS } from '../timeLimits.js';
 import type { ValueCodec } from '../valueCodec.js';
 import { OncePerCodeWarner } from '../warnings.js';
 import type { Clock } from './clock.js';
-import { type ClaimAttempt, GuardedCore, type Report } from './guardedCore.js';
+import { type ClaimAttempt, GuardedCore, type Report, type WriteOutcome } from './guardedCore.js';
 import {
   isStale,
   LivePolicy,
@@ -54,6 +54,20 @@ interface Running {
   callers: number;
 }
 
+/**
+ * A calculation of this process between the call of its function and its store. A value
+ * is kept only if nothing newer happened to its key meanwhile in this process: a clear of
+ * the key, a precacheValue, or the store of a calculation begun after it (an overwrite, a
+ * waiter's own after `waitForCalcTimeout`). Otherwise a value computed from the data as
+ * it was before the user cleared the cache would be served after the clear.
+ */
+interface Calculation {
+  readonly key: string;
+  /** Its place in the order calculations of this wrapper began. */
+  readonly order: number;
+  superseded: boolean;
+}
+
 /** The abandon signal of a calculation that no caller can call off (made on first use). */
 let neverAborted: AbortSignal | undefined;
 
@@ -78,6 +92,11 @@ export class CallAlgorithm {
   private readonly refreshing = new Map<string, symbol>();
   /** Calculations and refreshes still running, for `settle()`; clearBeingCalculated keeps it. */
   private readonly pending = new Set<Promise<unknown>>();
+  /** Calculations whose values are not stored yet (see {@link Calculation}). */
+  private readonly calculations = new Set<Calculation>();
+  private calculationsBegun = 0;
+  /** The last write on its way per key: writes of one key land in the order they began. */
+  private readonly writing = new Map<string, Promise<unknown>>();
   private readonly warner: OncePerCodeWarner;
   private readonly live: LivePolicy;
   private readonly store: GuardedCore;
@@ -142,17 +161,15 @@ export class CallAlgorithm {
       );
     }
     const errors: unknown[] = [];
-    const outcome = await this.store.write(
-      key,
-      value,
-      this.settings.clock.now(),
-      policy.entrySizeLimit,
-      (event) => {
+    // Every calculation of the key running now began before this write: the user's value wins.
+    const outcome = await this.writeInOrder(key, ++this.calculationsBegun, () =>
+      this.store.write(key, value, this.settings.clock.now(), policy.entrySizeLimit, (event) => {
         if (event.type === 'store-error') errors.push(event.error);
-      },
+      }),
     );
     switch (outcome) {
       case 'stored':
+      case 'superseded':
         return value;
       case 'too-large':
         throw new CachierError(
@@ -178,14 +195,66 @@ export class CallAlgorithm {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
+  /**
+   * Drops every entry. A calculation still running keeps its value for its own callers
+   * but does not store it, and a call made from now on does not join it; a write already
+   * on its way lands before the clear.
+   */
   clearCache(): Promise<void> {
-    return this.explicit('clearCache', () => this.store.clear());
+    this.supersede(undefined, Number.POSITIVE_INFINITY);
+    this.inflight.clear();
+    this.refreshing.clear();
+    const writes = [...this.writing.values()];
+    return this.explicit('clearCache', async () => {
+      await Promise.allSettled(writes);
+      await this.store.clear();
+    });
   }
 
-  /** Deletes the one entry of these arguments. */
+  /** Deletes the one entry of these arguments, as {@link clearCache} does for all. */
   clearEntry(self: unknown, args: unknown[]): Promise<void> {
     const key = this.keyFor(self, args);
-    return this.explicit('clearEntry', () => this.store.delete(key));
+    this.supersede(key, Number.POSITIVE_INFINITY);
+    this.inflight.delete(key);
+    this.refreshing.delete(key);
+    const write = this.writing.get(key);
+    return this.explicit('clearEntry', async () => {
+      await write;
+      await this.store.delete(key);
+    });
+  }
+
+  /** Marks the calculations of `key` (of every key: undefined) begun before `order` as not to be stored. */
+  private supersede(key: string | undefined, order: number): void {
+    for (const calculation of this.calculations) {
+      if ((key === undefined || calculation.key === key) && calculation.order < order) {
+        calculation.superseded = true;
+      }
+    }
+  }
+
+  /**
+   * Writes after any write of the key already on its way, and only if `order` is still
+   * the newest: an older calculation's value never lands over a newer one.
+   */
+  private async writeInOrder(
+    key: string,
+    order: number,
+    write: () => Promise<WriteOutcome>,
+    superseded: () => boolean = () => false,
+  ): Promise<WriteOutcome> {
+    for (let before = this.writing.get(key); before; before = this.writing.get(key)) {
+      await before;
+    }
+    if (superseded()) return 'superseded';
+    this.supersede(key, order);
+    const writing = write();
+    this.writing.set(key, writing);
+    try {
+      return await writing;
+    } finally {
+      if (this.writing.get(key) === writing) this.writing.delete(key);
+    }
   }
 
   clearBeingCalculated(): Promise<void> {
@@ -622,17 +691,20 @@ export class CallAlgorithm {
     const { key, report } = call;
     report?.({ type: 'calculate', name: this.settings.name, key, background, claimed: !!claim });
     const stopRenewing = claim ? this.store.hold(key, claim, report) : undefined;
+    const calculation: Calculation = { key, order: ++this.calculationsBegun, superseded: false };
+    this.calculations.add(calculation);
     try {
       const value = await this.settings.fn.apply(call.self, call.args);
-      await this.storeResult(call, value);
+      await this.storeResult(call, value, calculation);
       return value;
     } finally {
+      this.calculations.delete(calculation);
       stopRenewing?.();
       if (claim) await this.store.release(key, claim, report);
     }
   }
 
-  private async storeResult(call: Call, value: unknown): Promise<void> {
+  private async storeResult(call: Call, value: unknown, calculation: Calculation): Promise<void> {
     const { key, policy, report } = call;
     const name = this.settings.name;
     if (value == null && !policy.allowNone) {
@@ -658,12 +730,11 @@ export class CallAlgorithm {
         return;
       }
     }
-    const outcome = await this.store.write(
+    const outcome = await this.writeInOrder(
       key,
-      value,
-      this.settings.clock.now(),
-      policy.entrySizeLimit,
-      report,
+      calculation.order,
+      () => this.store.write(key, value, this.settings.clock.now(), policy.entrySizeLimit, report),
+      () => calculation.superseded,
     );
     report?.(
       outcome === 'stored'

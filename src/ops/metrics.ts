@@ -123,6 +123,7 @@ function emptyNotStored(): Record<NotStoredReason, number> {
     'too-large': 0,
     unserializable: 0,
     'store-failed': 0,
+    superseded: 0,
   };
 }
 

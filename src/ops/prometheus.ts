@@ -21,6 +21,7 @@ const NOT_STORED_REASONS: readonly NotStoredReason[] = [
   'too-large',
   'unserializable',
   'store-failed',
+  'superseded',
 ];
 
 type Labels = { name: string; core: string };

@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   CachierError,
@@ -7,12 +10,14 @@ import {
   type Claim,
   type Core,
   cachier,
+  FileCore,
+  MemoryCore,
   resetDefaultParams,
   type StoredEntry,
   setDefaultParams,
 } from '../../src/index.js';
 import { keyFromHashArgs } from '../../src/keys.js';
-import { sleep } from '../support/time.js';
+import { sleep, until } from '../support/time.js';
 
 /** A byte core in this process that answers asynchronously and counts what it is asked. */
 class CountingCore implements Core {
@@ -28,6 +33,10 @@ class CountingCore implements Core {
   getDelayMs = 0;
   /** How long a renewal takes to answer (ms). */
   renewDelayMs = 0;
+  /** How long a write takes to land (ms); the next writes take these first. */
+  setDelayMs = 0;
+  nextSetDelaysMs: number[] = [];
+  setsBegun = 0;
 
   constructor(leaseMs = 10_000) {
     this.leaseMs = leaseMs;
@@ -45,7 +54,10 @@ class CountingCore implements Core {
     return entry;
   }
   async set(name: string, key: string, entry: StoredEntry) {
+    this.setsBegun++;
     this.check();
+    const delayMs = this.nextSetDelaysMs.shift() ?? this.setDelayMs;
+    if (delayMs > 0) await sleep(delayMs);
     this.entries.set(`${name}/${key}`, entry);
   }
   async tryClaim(name: string, key: string): Promise<Claim | undefined> {
@@ -519,5 +531,137 @@ describe('the call algorithm', () => {
     expect(run.status).toBe(0);
     expect(run.stdout.trim()).toBe('program output');
     expect(run.stderr).toMatch(/\[cachier\] debugged .*hit/);
+  });
+});
+
+/**
+ * A function that reads `data` when called and, while that was `'old'`, answers only once
+ * `finish()` is called: a calculation begun before the data changed, still running.
+ */
+function slowOnOldData() {
+  const state = { data: 'old', calls: 0, waiting: [] as (() => void)[] };
+  const fn = async (_id: number) => {
+    state.calls++;
+    const seen = state.data;
+    if (seen === 'old') await new Promise<void>((resolve) => state.waiting.push(resolve));
+    return seen;
+  };
+  const finish = () => {
+    for (const resolve of state.waiting.splice(0)) resolve();
+  };
+  return { state, fn, finish };
+}
+
+describe('a value calculated before a clear, a precacheValue or a newer value is never stored over it (this process)', () => {
+  const folders: string[] = [];
+  afterEach(() => {
+    for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+  });
+  const cores: [string, () => Core | MemoryCore | FileCore][] = [
+    ['a byte core', () => new CountingCore()],
+    ['the memory core', () => new MemoryCore()],
+    [
+      'the file core',
+      () => {
+        const folder = mkdtempSync(join(tmpdir(), 'cachier-order-'));
+        folders.push(folder);
+        return new FileCore({ cacheDir: folder });
+      },
+    ],
+  ];
+
+  for (const [label, makeCore] of cores) {
+    it(`clearCache: the running calculation's callers get its value, later calls calculate again (${label})`, async () => {
+      const slow = slowOnOldData();
+      const events: CachierEvent[] = [];
+      const cached = cachier(slow.fn, {
+        name: 'cleared-while-running',
+        backend: makeCore(),
+        onEvent: (event) => events.push(event),
+      });
+      const first = cached(1);
+      await until(() => slow.state.waiting.length === 1, 5000, 'the first calculation');
+      slow.state.data = 'new';
+      await cached.clearCache();
+      const afterClear = cached(1); // asked after the clear: must not join the old calculation
+      slow.finish();
+      expect(await first).toBe('old');
+      expect(await afterClear).toBe('new');
+      expect(await cached(1)).toBe('new');
+      expect(slow.state.calls).toBe(2);
+      expect(events).toContainEqual(
+        expect.objectContaining({ type: 'not-stored', reason: 'superseded' }),
+      );
+    });
+
+    it(`clearEntry: a value begun before it is not stored; other arguments' values are (${label})`, async () => {
+      const slow = slowOnOldData();
+      const cached = cachier(slow.fn, { name: 'entry-cleared-while-running', backend: makeCore() });
+      const first = cached(1);
+      const other = cached(2);
+      await until(() => slow.state.waiting.length === 2, 5000, 'both calculations');
+      await cached.clearEntry(1);
+      slow.state.data = 'new';
+      const afterClear = cached(1); // asked after the clear: must not join the old calculation
+      slow.finish();
+      expect(await first).toBe('old');
+      expect(await afterClear).toBe('new');
+      expect(await other).toBe('old');
+      expect(await cached(1)).toBe('new');
+      expect(await cached(2)).toBe('old');
+      expect(slow.state.calls).toBe(3);
+    });
+
+    it(`precacheValue while a calculation runs: the precached value stays (${label})`, async () => {
+      const slow = slowOnOldData();
+      const cached = cachier(slow.fn, { name: 'precached-while-running', backend: makeCore() });
+      const first = cached(1);
+      await until(() => slow.state.waiting.length === 1, 5000, 'the first calculation');
+      await cached.precacheValue([1], 'precached');
+      slow.finish();
+      expect(await first).toBe('old');
+      expect(await cached(1)).toBe('precached');
+    });
+
+    it(`an overwrite that ends before an older calculation keeps its value (${label})`, async () => {
+      const slow = slowOnOldData();
+      const cached = cachier(slow.fn, { name: 'overwritten-while-running', backend: makeCore() });
+      const first = cached(1);
+      await until(() => slow.state.waiting.length === 1, 5000, 'the first calculation');
+      slow.state.data = 'new';
+      expect(await cached.withOptions({ overwriteCache: true })(1)).toBe('new');
+      slow.finish();
+      expect(await first).toBe('old');
+      expect(await cached(1)).toBe('new');
+      expect(slow.state.calls).toBe(2);
+    });
+  }
+
+  it("writes of one key land in the order their calculations began, whatever the store's speed", async () => {
+    const core = new CountingCore();
+    let data = 'old';
+    const cached = cachier(async () => data, { name: 'writes-in-order', backend: core });
+    core.nextSetDelaysMs = [60]; // the older value's write is slow to land
+    const first = cached();
+    await until(() => core.setsBegun === 1, 5000, 'the first write');
+    data = 'new';
+    expect(await cached.withOptions({ overwriteCache: true })()).toBe('new');
+    expect(await first).toBe('old');
+    expect(await cached()).toBe('new');
+  });
+
+  it('a write already on its way when clearCache is called does not land after the clear', async () => {
+    const core = new CountingCore();
+    const cached = cachier(async (id: number) => `value ${id}`, {
+      name: 'write-before-clear',
+      backend: core,
+    });
+    core.setDelayMs = 50;
+    const call = cached(1);
+    await until(() => core.setsBegun === 1, 5000, 'the write');
+    await cached.clearCache();
+    expect(core.entries.size).toBe(0);
+    expect(await call).toBe('value 1');
+    expect(core.entries.size).toBe(0);
   });
 });
