@@ -10,6 +10,7 @@ import type { ResolvedCallOptions } from '../options.js';
 import { MAX_TIMER_MS } from '../timeLimits.js';
 import type { ValueCodec } from '../valueCodec.js';
 import { OncePerCodeWarner } from '../warnings.js';
+import { onAbort } from './abortListeners.js';
 import type { Clock } from './clock.js';
 import { type ClaimAttempt, GuardedCore, type Report } from './guardedCore.js';
 import {
@@ -106,15 +107,14 @@ export class CallAlgorithm {
     if (signal === undefined) return this.run(self, args, options);
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const stop = () => reject(signal.reason);
-      signal.addEventListener('abort', stop, { once: true });
+      const stop = onAbort(signal, () => reject(signal.reason));
       this.run(self, args, options, signal).then(
         (value) => {
-          signal.removeEventListener('abort', stop);
+          stop();
           resolve(value);
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', stop);
+          stop();
           reject(error);
         },
       );
@@ -412,10 +412,9 @@ export class CallAlgorithm {
     const leave = () => {
       if (--running.callers === 0) running.abandon?.abort();
     };
-    signal.addEventListener('abort', leave, { once: true });
     // One signal may serve a program's every call (a shutdown signal): a listener left
     // behind would keep this calculation, and its value, alive as long as the signal.
-    const settled = () => signal.removeEventListener('abort', leave);
+    const settled = onAbort(signal, leave);
     running.promise.then(settled, settled);
   }
 
@@ -444,9 +443,10 @@ export class CallAlgorithm {
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
+      let stopListening: (() => void) | undefined;
       const stopWaiting = () => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', stopWaiting);
+        stopListening?.();
       };
       const timer = setTimeout(() => {
         stopWaiting();
@@ -458,7 +458,7 @@ export class CallAlgorithm {
         });
         this.calculate(call, undefined, false).then(resolve, reject);
       }, call.policy.waitMs);
-      signal?.addEventListener('abort', stopWaiting, { once: true });
+      if (signal) stopListening = onAbort(signal, stopWaiting);
       running.then(
         (value) => {
           stopWaiting();
@@ -544,7 +544,9 @@ export class CallAlgorithm {
     const timer =
       remainingMs <= MAX_TIMER_MS ? setTimeout(() => stop.abort(), remainingMs) : undefined;
     const onAbandon = () => stop.abort();
-    abandon.addEventListener('abort', onAbandon, { once: true });
+    // The one never-aborted signal (a calculation no caller can call off) gets no listener:
+    // every key waiting at once would add one, and Node warns of a leak from the 11th on.
+    if (abandon !== neverAborted) abandon.addEventListener('abort', onAbandon, { once: true });
     try {
       await waitForChange(this.settings.core, this.settings.name, key, attempt, stop.signal);
     } finally {

@@ -233,6 +233,41 @@ describe('the call algorithm', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
+  it('one signal shared by many concurrent calls gets one listener: no MaxListenersExceededWarning', async () => {
+    const leaks: Error[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === 'MaxListenersExceededWarning') leaks.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const core = new CountingCore();
+      const cached = cachier(
+        async (id: number) => {
+          await sleep(20);
+          return id;
+        },
+        { name: 'shared-signal', backend: core, waitForCalcTimeout: 1000 },
+      );
+      const controller = new AbortController();
+      const withSignal = cached.withOptions({ signal: controller.signal });
+      const ids = Array.from({ length: 20 }, (_, id) => id);
+      // Twenty calculations, and twenty callers joining them in this process.
+      const calls = [...ids, ...ids].map((id) => withSignal(id));
+      await sleep(5);
+      expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);
+      expect(await Promise.all(calls)).toEqual([...ids, ...ids]);
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+      // Aborting still reaches every caller that shares the signal.
+      const late = [1, 2, 3].map((id) => withSignal(100 + id));
+      controller.abort(new Error('shut down'));
+      for (const call of late) await expect(call).rejects.toThrow('shut down');
+      await new Promise((resolve) => setImmediate(resolve)); // warnings arrive on a later tick
+      expect(leaks).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('a caller that gave up waiting in this process does not calculate once its waitForCalcTimeout ends', async () => {
     let calls = 0;
     let finish: (value: string) => void = () => undefined;
@@ -374,6 +409,38 @@ describe('the call algorithm', () => {
       }
       await new Promise((resolve) => setImmediate(resolve)); // warnings arrive on a later tick
       expect(overflows).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('many keys waiting at once on other owners raise no MaxListenersExceededWarning', async () => {
+    // Node warns of a "possible memory leak" when an AbortSignal gets an 11th listener.
+    const leaks: Error[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === 'MaxListenersExceededWarning') leaks.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const core = new CountingCore();
+      const options = {
+        name: 'many-waiting',
+        backend: core,
+        hashArgs: ([id]: unknown[]) => `${id}`,
+      };
+      const ids = Array.from({ length: 20 }, (_, id) => id);
+      const claims = await Promise.all(
+        ids.map((id) => core.tryClaim('many-waiting', keyFromHashArgs(`${id}`))),
+      );
+      const cached = cachier(async (id: number) => `mine ${id}`, options);
+      const waiting = Promise.all(ids.map((id) => cached(id)));
+      await sleep(100); // every call is waiting on the other owner
+      const owner = cachier(async (id: number) => `theirs ${id}`, options);
+      for (const id of ids) await owner.precacheValue([id], `theirs ${id}`);
+      for (const claim of claims) await claim?.release();
+      expect(await waiting).toEqual(ids.map((id) => `theirs ${id}`));
+      await new Promise((resolve) => setImmediate(resolve)); // warnings arrive on a later tick
+      expect(leaks).toEqual([]);
     } finally {
       process.off('warning', onWarning);
     }
