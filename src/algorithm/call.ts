@@ -63,6 +63,17 @@ function neverAbortedSignal(): AbortSignal {
   return neverAborted;
 }
 
+/**
+ * Milliseconds elapsed since this was made: on the injected clock (a test moves a fake one
+ * forward to end a wait), but never less than on the monotonic clock, so that a wall
+ * clock stepped back (NTP, a VM resumed) does not stretch a wait by the step.
+ */
+function elapsedClock(clock: Clock): () => number {
+  const wallStart = clock.now();
+  const monotonicStart = performance.now();
+  return () => Math.max(clock.now() - wallStart, performance.now() - monotonicStart);
+}
+
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as PromiseLike<T> | undefined)?.then === 'function';
 }
@@ -481,18 +492,18 @@ export class CallAlgorithm {
     const { key, policy, report } = call;
     const name = this.settings.name;
     const clock = this.settings.clock;
-    const deadline = policy.waitMs > 0 ? clock.now() + policy.waitMs : Number.POSITIVE_INFINITY;
+    const waitMs = policy.waitMs > 0 ? policy.waitMs : Number.POSITIVE_INFINITY;
+    const waitStarted = elapsedClock(clock);
     let seenHeld = false;
-    let slowSince: number | undefined;
+    let slowSince: (() => number) | undefined;
     for (let attempt = 0; ; attempt++) {
       const claim = await this.store.claim(key, report);
       if (claim === 'failed' || claim === 'slow') {
         // A slow store while another owner's claim is known: keep waiting for a lease's
         // time rather than calculate the key a second time. Any other failure: fail open.
-        const now = clock.now();
-        slowSince ??= now;
+        slowSince ??= elapsedClock(clock);
         const patience = this.settings.core.leaseMs ?? 0;
-        if (claim === 'failed' || !seenHeld || now - slowSince >= patience) {
+        if (claim === 'failed' || !seenHeld || slowSince() >= patience) {
           return this.calculate(call, undefined, false);
         }
       } else {
@@ -522,7 +533,7 @@ export class CallAlgorithm {
         report?.({ type: 'wait-end', name, key, reason: 'value-arrived' });
         return stored.value;
       }
-      const remaining = deadline - clock.now();
+      const remaining = waitMs - waitStarted();
       if (remaining <= 0) {
         report?.({ type: 'wait-end', name, key, reason: 'timeout' });
         return this.calculate(call, undefined, false);

@@ -446,6 +446,27 @@ describe('the call algorithm', () => {
     }
   });
 
+  it('a clock stepped back while waiting on another owner does not stretch waitForCalcTimeout', async () => {
+    const core = new CountingCore();
+    // Another owner holds the key and never finishes.
+    const claim = await core.tryClaim('clock-step', keyFromHashArgs('k'));
+    let now = Date.now();
+    const cached = cachier(async () => 'mine', {
+      name: 'clock-step',
+      backend: core,
+      hashArgs: () => 'k',
+      waitForCalcTimeout: 200,
+      clock: { now: () => now },
+    });
+    const waiting = cached();
+    await sleep(20);
+    now -= 3_600_000; // NTP steps the clock back an hour
+    // Not a timing check: a generous bound, so that a wait stretched by the step fails here.
+    const outcome = await Promise.race([waiting, sleep(5_000).then(() => 'still waiting')]);
+    expect(outcome).toBe('mine');
+    await claim?.release();
+  });
+
   it('a lost claim is reported as claim-lost', async () => {
     const core = new CountingCore(40);
     core.renewAnswer = false;
