@@ -10,6 +10,7 @@ import type { ResolvedCallOptions } from '../options.js';
 import { MAX_TIMER_MS } from '../timeLimits.js';
 import type { ValueCodec } from '../valueCodec.js';
 import { OncePerCodeWarner } from '../warnings.js';
+import { onAbort } from './abortListeners.js';
 import type { Clock } from './clock.js';
 import { type ClaimAttempt, GuardedCore, type Report, type WriteOutcome } from './guardedCore.js';
 import {
@@ -76,6 +77,17 @@ function neverAbortedSignal(): AbortSignal {
   return neverAborted;
 }
 
+/**
+ * Milliseconds elapsed since this was made: on the injected clock (a test moves a fake one
+ * forward to end a wait), but never less than on the monotonic clock, so that a wall
+ * clock stepped back (NTP, a VM resumed) does not stretch a wait by the step.
+ */
+function elapsedClock(clock: Clock): () => number {
+  const wallStart = clock.now();
+  const monotonicStart = performance.now();
+  return () => Math.max(clock.now() - wallStart, performance.now() - monotonicStart);
+}
+
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as PromiseLike<T> | undefined)?.then === 'function';
 }
@@ -125,15 +137,14 @@ export class CallAlgorithm {
     if (signal === undefined) return this.run(self, args, options);
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const stop = () => reject(signal.reason);
-      signal.addEventListener('abort', stop, { once: true });
+      const stop = onAbort(signal, () => reject(signal.reason));
       this.run(self, args, options, signal).then(
         (value) => {
-          signal.removeEventListener('abort', stop);
+          stop();
           resolve(value);
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', stop);
+          stop();
           reject(error);
         },
       );
@@ -481,10 +492,9 @@ export class CallAlgorithm {
     const leave = () => {
       if (--running.callers === 0) running.abandon?.abort();
     };
-    signal.addEventListener('abort', leave, { once: true });
     // One signal may serve a program's every call (a shutdown signal): a listener left
     // behind would keep this calculation, and its value, alive as long as the signal.
-    const settled = () => signal.removeEventListener('abort', leave);
+    const settled = onAbort(signal, leave);
     running.promise.then(settled, settled);
   }
 
@@ -513,9 +523,10 @@ export class CallAlgorithm {
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
+      let stopListening: (() => void) | undefined;
       const stopWaiting = () => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', stopWaiting);
+        stopListening?.();
       };
       const timer = setTimeout(() => {
         stopWaiting();
@@ -527,7 +538,7 @@ export class CallAlgorithm {
         });
         this.calculate(call, undefined, false).then(resolve, reject);
       }, call.policy.waitMs);
-      signal?.addEventListener('abort', stopWaiting, { once: true });
+      if (signal) stopListening = onAbort(signal, stopWaiting);
       running.then(
         (value) => {
           stopWaiting();
@@ -550,18 +561,18 @@ export class CallAlgorithm {
     const { key, policy, report } = call;
     const name = this.settings.name;
     const clock = this.settings.clock;
-    const deadline = policy.waitMs > 0 ? clock.now() + policy.waitMs : Number.POSITIVE_INFINITY;
+    const waitMs = policy.waitMs > 0 ? policy.waitMs : Number.POSITIVE_INFINITY;
+    const waitStarted = elapsedClock(clock);
     let seenHeld = false;
-    let slowSince: number | undefined;
+    let slowSince: (() => number) | undefined;
     for (let attempt = 0; ; attempt++) {
       const claim = await this.store.claim(key, report);
       if (claim === 'failed' || claim === 'slow') {
         // A slow store while another owner's claim is known: keep waiting for a lease's
         // time rather than calculate the key a second time. Any other failure: fail open.
-        const now = clock.now();
-        slowSince ??= now;
+        slowSince ??= elapsedClock(clock);
         const patience = this.settings.core.leaseMs ?? 0;
-        if (claim === 'failed' || !seenHeld || now - slowSince >= patience) {
+        if (claim === 'failed' || !seenHeld || slowSince() >= patience) {
           return this.calculate(call, undefined, false);
         }
       } else {
@@ -591,7 +602,7 @@ export class CallAlgorithm {
         report?.({ type: 'wait-end', name, key, reason: 'value-arrived' });
         return stored.value;
       }
-      const remaining = deadline - clock.now();
+      const remaining = waitMs - waitStarted();
       if (remaining <= 0) {
         report?.({ type: 'wait-end', name, key, reason: 'timeout' });
         return this.calculate(call, undefined, false);
@@ -613,7 +624,9 @@ export class CallAlgorithm {
     const timer =
       remainingMs <= MAX_TIMER_MS ? setTimeout(() => stop.abort(), remainingMs) : undefined;
     const onAbandon = () => stop.abort();
-    abandon.addEventListener('abort', onAbandon, { once: true });
+    // The one never-aborted signal (a calculation no caller can call off) gets no listener:
+    // every key waiting at once would add one, and Node warns of a leak from the 11th on.
+    if (abandon !== neverAborted) abandon.addEventListener('abort', onAbandon, { once: true });
     try {
       await waitForChange(this.settings.core, this.settings.name, key, attempt, stop.signal);
     } finally {

@@ -7,6 +7,7 @@ import {
   readSync,
   type Stats,
   statSync,
+  unlinkSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -144,9 +145,18 @@ function writeMarker(folder: string, name: string): void {
   }
   try {
     writeSync(fd, JSON.stringify({ cachier: 1, name }));
-  } finally {
+  } catch (error) {
+    // A full disk: an empty marker would stay (it is never rewritten once there) and hide
+    // the folder from names(); remove it, so the next prepare writes it again.
     closeSync(fd);
+    try {
+      unlinkSync(join(folder, MARKER_NAME));
+    } catch {
+      // Gone already: nothing of ours is left.
+    }
+    throw error;
   }
+  closeSync(fd);
 }
 
 /** The cache name a function folder's marker records; `undefined` without a valid marker. */

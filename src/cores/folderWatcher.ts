@@ -1,5 +1,5 @@
 import { type FSWatcher, lstatSync, watch } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Waiters, type Wake } from './waiters.js';
 
 function lockExists(path: string): boolean {
@@ -64,6 +64,15 @@ export class FolderWatchers {
       return;
     }
     const name = String(filename);
+    if (name === basename(folder)) {
+      // The watched folder itself was deleted or moved (Linux names it so, and reports no
+      // error): this watch sees nothing more, even once the folder is made again. Drop it,
+      // so the next subscribe watches anew, and wake the waiters (a lock went with it).
+      this.close(folder);
+      this.watchers.set(folder, undefined);
+      this.waiters.wakeGroup(folder);
+      return;
+    }
     const isLock = name.endsWith('.lock');
     const entry = isLock ? name.slice(0, -'.lock'.length) : name;
     if (!this.waiters.has(folder, entry)) return;

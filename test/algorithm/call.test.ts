@@ -245,6 +245,41 @@ describe('the call algorithm', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
+  it('one signal shared by many concurrent calls gets one listener: no MaxListenersExceededWarning', async () => {
+    const leaks: Error[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === 'MaxListenersExceededWarning') leaks.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const core = new CountingCore();
+      const cached = cachier(
+        async (id: number) => {
+          await sleep(20);
+          return id;
+        },
+        { name: 'shared-signal', backend: core, waitForCalcTimeout: 1000 },
+      );
+      const controller = new AbortController();
+      const withSignal = cached.withOptions({ signal: controller.signal });
+      const ids = Array.from({ length: 20 }, (_, id) => id);
+      // Twenty calculations, and twenty callers joining them in this process.
+      const calls = [...ids, ...ids].map((id) => withSignal(id));
+      await sleep(5);
+      expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);
+      expect(await Promise.all(calls)).toEqual([...ids, ...ids]);
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+      // Aborting still reaches every caller that shares the signal.
+      const late = [1, 2, 3].map((id) => withSignal(100 + id));
+      controller.abort(new Error('shut down'));
+      for (const call of late) await expect(call).rejects.toThrow('shut down');
+      await new Promise((resolve) => setImmediate(resolve)); // warnings arrive on a later tick
+      expect(leaks).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('a caller that gave up waiting in this process does not calculate once its waitForCalcTimeout ends', async () => {
     let calls = 0;
     let finish: (value: string) => void = () => undefined;
@@ -389,6 +424,59 @@ describe('the call algorithm', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+
+  it('many keys waiting at once on other owners raise no MaxListenersExceededWarning', async () => {
+    // Node warns of a "possible memory leak" when an AbortSignal gets an 11th listener.
+    const leaks: Error[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === 'MaxListenersExceededWarning') leaks.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const core = new CountingCore();
+      const options = {
+        name: 'many-waiting',
+        backend: core,
+        hashArgs: ([id]: unknown[]) => `${id}`,
+      };
+      const ids = Array.from({ length: 20 }, (_, id) => id);
+      const claims = await Promise.all(
+        ids.map((id) => core.tryClaim('many-waiting', keyFromHashArgs(`${id}`))),
+      );
+      const cached = cachier(async (id: number) => `mine ${id}`, options);
+      const waiting = Promise.all(ids.map((id) => cached(id)));
+      await sleep(100); // every call is waiting on the other owner
+      const owner = cachier(async (id: number) => `theirs ${id}`, options);
+      for (const id of ids) await owner.precacheValue([id], `theirs ${id}`);
+      for (const claim of claims) await claim?.release();
+      expect(await waiting).toEqual(ids.map((id) => `theirs ${id}`));
+      await new Promise((resolve) => setImmediate(resolve)); // warnings arrive on a later tick
+      expect(leaks).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('a clock stepped back while waiting on another owner does not stretch waitForCalcTimeout', async () => {
+    const core = new CountingCore();
+    // Another owner holds the key and never finishes.
+    const claim = await core.tryClaim('clock-step', keyFromHashArgs('k'));
+    let now = Date.now();
+    const cached = cachier(async () => 'mine', {
+      name: 'clock-step',
+      backend: core,
+      hashArgs: () => 'k',
+      waitForCalcTimeout: 200,
+      clock: { now: () => now },
+    });
+    const waiting = cached();
+    await sleep(20);
+    now -= 3_600_000; // NTP steps the clock back an hour
+    // Not a timing check: a generous bound, so that a wait stretched by the step fails here.
+    const outcome = await Promise.race([waiting, sleep(5_000).then(() => 'still waiting')]);
+    expect(outcome).toBe('mine');
+    await claim?.release();
   });
 
   it('a lost claim is reported as claim-lost', async () => {

@@ -677,6 +677,26 @@ describe('FolderWatchers', () => {
     expect(watchers.activeWatchers).toBe(0);
   });
 
+  it('a watched folder deleted and made again (a cleaner) wakes its waiters and is watched again while they wait', async () => {
+    const folder = freshDir();
+    mkdirSync(folder, { recursive: true });
+    const watchers = new FolderWatchers();
+    const seen: string[] = [];
+    // A waiter that stays: the folder's watch is never closed for want of subscribers.
+    const staying = watchers.subscribe(folder, 'a', () => seen.push('staying'));
+    rmSync(folder, { recursive: true });
+    // The deletion itself is news: an owner's lock went with it.
+    await until(() => seen.includes('staying'), 5000, 'the wake-up on the deletion');
+    mkdirSync(folder);
+    seen.length = 0;
+    const late = watchers.subscribe(folder, 'a', () => seen.push('late'));
+    writeFileSync(join(folder, 'a'), 'x');
+    await until(() => seen.includes('late'), 5000, 'the wake-up in the new folder');
+    staying();
+    late();
+    expect(watchers.activeWatchers).toBe(0);
+  });
+
   it("FileCore.subscribe makes a missing function folder, so another process's first write is seen", async () => {
     const cacheDir = freshDir();
     const [watcher, writer] = [new FileCore({ cacheDir }), new FileCore({ cacheDir })];
