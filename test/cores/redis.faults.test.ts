@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type CachierEvent, cachier, RedisCore } from '../../src/index.js';
+import { cacheKey } from '../../src/keys.js';
 import { redisForTests } from '../support/redisServer.js';
 import { startTcpFaultProxy } from '../support/tcpFaultProxy.js';
 import { sleep, until } from '../support/time.js';
@@ -89,4 +90,57 @@ describe.skipIf(!server)('cachier() on Redis under faults and foreign data', () 
     // The channel stays subscribed between the polls of one wait.
     expect(countCommand(sent, 'SUBSCRIBE')).toBeLessThanOrEqual(2);
   });
+
+  /** `promise`, or a clear failure when it is still pending after `ms` (liveness, not speed). */
+  function settlesWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`still waiting after ${ms} ms: ${what}`)),
+        ms,
+      );
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  it.each<[string, (client: ReturnType<typeof createClient>, key: string) => Promise<unknown>]>([
+    ['a string without expiry', (client, key) => client.set(key, 'not a cachier owner')],
+    ['a list', (client, key) => client.rPush(key, ['not', 'a', 'claim'])],
+    ['a hash', (client, key) => client.hSet(key, { owner: 'someone' })],
+  ])(
+    'a claim key that can never lapse (%s, written by something else) is taken over: the call returns its value',
+    async (_label, plant) => {
+      const client = await newClient();
+      const prefix = `cachier-faults:${randomUUID()}:`;
+      const name = 'planted-claim';
+      const calculated: string[] = [];
+      const cached = cachier(
+        async (id: string) => {
+          calculated.push(id);
+          return `value of ${id}`;
+        },
+        { name, backend: new RedisCore({ client, prefix, leaseMs: 500 }) },
+      );
+      const claimKey = `${prefix}${name}:c:${cacheKey(['x'], undefined, undefined, false)}`;
+      await plant(client, claimKey);
+
+      // The default waitForCalcTimeout (0: wait as long as the owner lives) is kept: the
+      // planted key has no owner that could ever store a value or let go.
+      const value = await settlesWithin(cached('x'), 20_000, 'a claim that never lapses');
+      expect(value).toBe('value of x');
+      expect(calculated).toEqual(['x']);
+      // The call's own claim replaced the planted key and was released after the store.
+      expect(await client.exists(claimKey)).toBe(0);
+      expect(await cached('x')).toBe('value of x');
+      expect(calculated).toEqual(['x']);
+    },
+  );
 });
