@@ -347,14 +347,17 @@ export class PostgresCore implements Core {
   async tryClaim(name: string, key: string): Promise<Claim | undefined> {
     const owner = newOwnerId();
     // Under READ COMMITTED, concurrent claimers of one row queue on its lock and each
-    // re-checks the WHERE against the winner's row: exactly one sees it free.
+    // re-checks the WHERE against the winner's row: exactly one sees it free. A claim
+    // without an expiry, or one at 'infinity', was never written by cachier and would never
+    // lapse (every caller would wait for ever): it is taken over at once.
     const { rows } = await this.query(
       'a claim',
       `INSERT INTO ${this.table} AS entry (name, key, claim_owner, claim_expires_at)
        VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
        ON CONFLICT (name, key) DO UPDATE SET claim_owner = EXCLUDED.claim_owner,
          claim_expires_at = EXCLUDED.claim_expires_at
-       WHERE entry.claim_owner IS NULL OR entry.claim_expires_at <= now()
+       WHERE entry.claim_owner IS NULL OR entry.claim_expires_at IS NULL
+         OR entry.claim_expires_at <= now() OR entry.claim_expires_at = 'infinity'
        RETURNING claim_owner`,
       [name, key, owner, this.leaseMs],
     );
