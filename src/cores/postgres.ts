@@ -167,6 +167,17 @@ INSERT INTO ${meta} (property, value) VALUES ('schema_version', '${POSTGRES_SCHE
   ON CONFLICT (property) DO NOTHING;`;
 }
 
+/** The columns of the entries table (schemaSql): a table without them is not cachier's. */
+const TABLE_COLUMNS = [
+  'name',
+  'key',
+  'value',
+  'calculated_at',
+  'format_version',
+  'claim_owner',
+  'claim_expires_at',
+];
+
 const quoteIdentifier = (part: string) => `"${part}"`;
 
 /** A short, stable tag of a cache name for NOTIFY payloads (names can be long). */
@@ -599,11 +610,36 @@ export class PostgresCore implements Core {
 
   private async checkOrCreateTable(pool: Pool): Promise<void> {
     const version = await this.schemaVersion(pool);
-    if (version === undefined) await this.createTables(pool);
-    else if (version > POSTGRES_SCHEMA_VERSION) {
+    if (version === undefined) {
+      await this.refuseForeignTable(pool);
+      await this.createTables(pool);
+    } else if (version > POSTGRES_SCHEMA_VERSION) {
       throw new CachierError(
         'CACHIER_POSTGRES_SCHEMA',
         `the cachier table has schema version ${version}, made by a newer cachier; this one knows version ${POSTGRES_SCHEMA_VERSION}: upgrade cachier or use another table`,
+      );
+    }
+  }
+
+  /**
+   * Refuses a table of this name that has no schema version and lacks cachier's columns:
+   * another program's table. cachier would otherwise record it as its own (in
+   * `<table>_meta`) and fail on every statement with a bare "column does not exist".
+   */
+  private async refuseForeignTable(pool: Pool): Promise<void> {
+    const { rows } = await this.send(
+      pool,
+      `SELECT array_agg(attname::text) AS columns FROM pg_attribute
+       WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
+      [this.table],
+    );
+    const columns: unknown = rows[0]?.columns;
+    if (!Array.isArray(columns)) return; // no such table: it is made next
+    const missing = TABLE_COLUMNS.filter((column) => !columns.includes(column));
+    if (missing.length > 0) {
+      throw new CachierError(
+        'CACHIER_POSTGRES_SCHEMA',
+        `the table ${this.table} is not a cachier table (it has no ${missing.join(', ')} column): it was left alone; pass another table option, or drop it`,
       );
     }
   }

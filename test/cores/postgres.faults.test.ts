@@ -7,6 +7,7 @@ import { cachier } from '../../src/index.js';
 import { cacheKey } from '../../src/keys.js';
 import { findPostgres, freePort } from '../support/postgresServer.js';
 import { sleep } from '../support/time.js';
+import { collectWarnings } from '../support/warnings.js';
 
 const newKey = () => randomBytes(32).toString('hex');
 const entry = { bytes: new Uint8Array([1]), calculatedAt: 1 };
@@ -292,3 +293,51 @@ describe.skipIf(!found.server)('cachier() on PostgreSQL with foreign or damaged 
     },
   );
 });
+
+describe.skipIf(!found.server)(
+  "cachier() on PostgreSQL with another program's table of the same name",
+  () => {
+    const url = found.server?.url ?? '';
+    const pool = new pg.Pool({ connectionString: url });
+    const table = `foreign_${randomBytes(6).toString('hex')}`;
+    afterAll(async () => {
+      await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta"`);
+      await pool.end();
+    });
+
+    it('is refused with one clear warning, left exactly as it was, and calls return their values', async () => {
+      await pool.query(`CREATE TABLE "${table}" (id serial PRIMARY KEY, name text, payload jsonb)`);
+      await pool.query(`INSERT INTO "${table}" (name, payload) VALUES ('rows', '{"kept": true}')`);
+      const collected = collectWarnings();
+      try {
+        const calculated: string[] = [];
+        const cached = cachier(
+          async (id: string) => {
+            calculated.push(id);
+            return `value of ${id}`;
+          },
+          { name: 'rows', backend: new PostgresCore({ pool, table }) },
+        );
+        expect([await cached('a'), await cached('a'), await cached('b')]).toEqual([
+          'value of a',
+          'value of a',
+          'value of b',
+        ]);
+        expect(calculated).toEqual(['a', 'a', 'b']);
+        await expect(cached.clearCache()).rejects.toMatchObject({
+          cause: expect.objectContaining({ code: 'CACHIER_POSTGRES_SCHEMA' }),
+        });
+        expect(collected.codes()).toEqual(['CACHIER_STORE_FAILED']);
+        expect(collected.warnings[0]?.message).toMatch(
+          /CACHIER_POSTGRES_SCHEMA.*not a cachier table/,
+        );
+      } finally {
+        collected.restore();
+      }
+      const { rows } = await pool.query(`SELECT name, payload FROM "${table}"`);
+      expect(rows).toEqual([{ name: 'rows', payload: { kept: true } }]);
+      const meta = await pool.query('SELECT to_regclass($1) AS meta', [`"${table}_meta"`]);
+      expect(meta.rows).toEqual([{ meta: null }]);
+    });
+  },
+);
