@@ -158,6 +158,10 @@ function isUnavailable(error: unknown): boolean {
   return UNAVAILABLE_ERRORS.has(name);
 }
 
+/** Redis's answer to a command on a key that holds another type (a list where a hash belongs). */
+const isWrongType = (error: unknown) =>
+  /^WRONGTYPE/.test((error as Error | undefined)?.message ?? '');
+
 /** An operation that only ran out of time: Redis is slow, not gone. */
 function isTimeout(error: unknown): boolean {
   if (error instanceof CachierError) return error.code === 'CACHIER_REDIS_TIMEOUT';
@@ -317,7 +321,7 @@ export class RedisCore implements Core {
     try {
       reply = await this.run('a read', (c) => this.send(c, ['HMGET', entryKey, 'v', 't', 'f']));
     } catch (error) {
-      if (/^WRONGTYPE/.test((error as Error | undefined)?.message ?? '')) {
+      if (isWrongType(error)) {
         throw new CorruptEntryError(
           'cachier found a Redis key of the wrong type where an entry belongs',
         );
@@ -459,10 +463,19 @@ export class RedisCore implements Core {
     raw: Buffer,
     keyStart: number,
   ): Promise<EntryInfo | undefined> {
-    const [fields, size] = await Promise.all([
-      this.send(client, ['HMGET', raw, 't', 'f']),
-      this.send(client, ['HSTRLEN', raw, 'v']),
-    ]);
+    let fields: unknown;
+    let size: unknown;
+    try {
+      [fields, size] = await Promise.all([
+        this.send(client, ['HMGET', raw, 't', 'f']),
+        this.send(client, ['HSTRLEN', raw, 'v']),
+      ]);
+    } catch (error) {
+      // Another program's key of another type in an entry's place: not an entry to list,
+      // and no reason to fail the listing of the others.
+      if (isWrongType(error)) return undefined;
+      throw error;
+    }
     const [t, f] = Array.isArray(fields) ? fields : [];
     const calculatedAt = Number(text(t));
     if (text(f) !== ENTRY_FORMAT_VERSION || !Number.isFinite(calculatedAt)) return undefined;
