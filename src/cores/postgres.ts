@@ -167,16 +167,16 @@ INSERT INTO ${meta} (property, value) VALUES ('schema_version', '${POSTGRES_SCHE
   ON CONFLICT (property) DO NOTHING;`;
 }
 
-/** The columns of the entries table (schemaSql): a table without them is not cachier's. */
-const TABLE_COLUMNS = [
-  'name',
-  'key',
-  'value',
-  'calculated_at',
-  'format_version',
-  'claim_owner',
-  'claim_expires_at',
-];
+/** The columns of the entries table and their types (schemaSql): a table without them is not cachier's. */
+const TABLE_COLUMNS: Readonly<Record<string, string>> = {
+  name: 'text',
+  key: 'text',
+  value: 'bytea',
+  calculated_at: 'double precision',
+  format_version: 'integer',
+  claim_owner: 'text',
+  claim_expires_at: 'timestamp with time zone',
+};
 
 const quoteIdentifier = (part: string) => `"${part}"`;
 
@@ -622,24 +622,27 @@ export class PostgresCore implements Core {
   }
 
   /**
-   * Refuses a table of this name that has no schema version and lacks cachier's columns:
-   * another program's table. cachier would otherwise record it as its own (in
-   * `<table>_meta`) and fail on every statement with a bare "column does not exist".
+   * Refuses a table of this name that has no schema version and not cachier's columns (of
+   * cachier's types): another program's table. cachier would otherwise record it as its own
+   * (in `<table>_meta`), then fail on every statement with a bare "column does not exist",
+   * or read every value back as damaged.
    */
   private async refuseForeignTable(pool: Pool): Promise<void> {
     const { rows } = await this.send(
       pool,
-      `SELECT array_agg(attname::text) AS columns FROM pg_attribute
+      `SELECT attname::text AS name, format_type(atttypid, NULL) AS type FROM pg_attribute
        WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
       [this.table],
     );
-    const columns: unknown = rows[0]?.columns;
-    if (!Array.isArray(columns)) return; // no such table: it is made next
-    const missing = TABLE_COLUMNS.filter((column) => !columns.includes(column));
-    if (missing.length > 0) {
+    if (rows.length === 0) return; // no such table: it is made next
+    const types = new Map(rows.map((row) => [String(row.name), String(row.type)]));
+    const differing = Object.entries(TABLE_COLUMNS)
+      .filter(([column, type]) => types.get(column) !== type)
+      .map(([column, type]) => `${column} ${type}`);
+    if (differing.length > 0) {
       throw new CachierError(
         'CACHIER_POSTGRES_SCHEMA',
-        `the table ${this.table} is not a cachier table (it has no ${missing.join(', ')} column): it was left alone; pass another table option, or drop it`,
+        `the table ${this.table} is not a cachier table (it lacks the column${differing.length > 1 ? 's' : ''} ${differing.join(', ')}): it was left alone; pass another table option, or drop it`,
       );
     }
   }

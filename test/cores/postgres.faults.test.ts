@@ -299,45 +299,59 @@ describe.skipIf(!found.server)(
   () => {
     const url = found.server?.url ?? '';
     const pool = new pg.Pool({ connectionString: url });
-    const table = `foreign_${randomBytes(6).toString('hex')}`;
+    const tables: string[] = [];
     afterAll(async () => {
-      await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta"`);
+      for (const table of tables)
+        await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta"`);
       await pool.end();
     });
 
-    it('is refused with one clear warning, left exactly as it was, and calls return their values', async () => {
-      await pool.query(`CREATE TABLE "${table}" (id serial PRIMARY KEY, name text, payload jsonb)`);
-      await pool.query(`INSERT INTO "${table}" (name, payload) VALUES ('rows', '{"kept": true}')`);
-      const collected = collectWarnings();
-      try {
-        const calculated: string[] = [];
-        const cached = cachier(
-          async (id: string) => {
-            calculated.push(id);
-            return `value of ${id}`;
-          },
-          { name: 'rows', backend: new PostgresCore({ pool, table }) },
+    it.each([
+      ['other columns', 'id serial PRIMARY KEY, name text, key text, payload jsonb'],
+      [
+        "cachier's column names, one of another type",
+        'name text, key text, value text, calculated_at double precision, format_version integer, claim_owner text, claim_expires_at timestamptz, payload jsonb, PRIMARY KEY (name, key)',
+      ],
+    ])(
+      'with %s: refused with one clear warning, left exactly as it was, and calls return their values',
+      async (_label, columns) => {
+        const table = `foreign_${randomBytes(6).toString('hex')}`;
+        tables.push(table);
+        await pool.query(`CREATE TABLE "${table}" (${columns})`);
+        await pool.query(
+          `INSERT INTO "${table}" (name, key, payload) VALUES ('rows', 'k', '{"kept": true}')`,
         );
-        expect([await cached('a'), await cached('a'), await cached('b')]).toEqual([
-          'value of a',
-          'value of a',
-          'value of b',
-        ]);
-        expect(calculated).toEqual(['a', 'a', 'b']);
-        await expect(cached.clearCache()).rejects.toMatchObject({
-          cause: expect.objectContaining({ code: 'CACHIER_POSTGRES_SCHEMA' }),
-        });
-        expect(collected.codes()).toEqual(['CACHIER_STORE_FAILED']);
-        expect(collected.warnings[0]?.message).toMatch(
-          /CACHIER_POSTGRES_SCHEMA.*not a cachier table/,
-        );
-      } finally {
-        collected.restore();
-      }
-      const { rows } = await pool.query(`SELECT name, payload FROM "${table}"`);
-      expect(rows).toEqual([{ name: 'rows', payload: { kept: true } }]);
-      const meta = await pool.query('SELECT to_regclass($1) AS meta', [`"${table}_meta"`]);
-      expect(meta.rows).toEqual([{ meta: null }]);
-    });
+        const collected = collectWarnings();
+        try {
+          const calculated: string[] = [];
+          const cached = cachier(
+            async (id: string) => {
+              calculated.push(id);
+              return `value of ${id}`;
+            },
+            { name: 'rows', backend: new PostgresCore({ pool, table }) },
+          );
+          expect([await cached('a'), await cached('a'), await cached('b')]).toEqual([
+            'value of a',
+            'value of a',
+            'value of b',
+          ]);
+          expect(calculated).toEqual(['a', 'a', 'b']);
+          await expect(cached.clearCache()).rejects.toMatchObject({
+            cause: expect.objectContaining({ code: 'CACHIER_POSTGRES_SCHEMA' }),
+          });
+          expect(collected.codes()).toEqual(['CACHIER_STORE_FAILED']);
+          expect(collected.warnings[0]?.message).toMatch(
+            /CACHIER_POSTGRES_SCHEMA.*not a cachier table/,
+          );
+        } finally {
+          collected.restore();
+        }
+        const { rows } = await pool.query(`SELECT name, key, payload FROM "${table}"`);
+        expect(rows).toEqual([{ name: 'rows', key: 'k', payload: { kept: true } }]);
+        const meta = await pool.query('SELECT to_regclass($1) AS meta', [`"${table}_meta"`]);
+        expect(meta.rows).toEqual([{ meta: null }]);
+      },
+    );
   },
 );
