@@ -167,6 +167,17 @@ INSERT INTO ${meta} (property, value) VALUES ('schema_version', '${POSTGRES_SCHE
   ON CONFLICT (property) DO NOTHING;`;
 }
 
+/** The columns of the entries table and their types (schemaSql): a table without them is not cachier's. */
+const TABLE_COLUMNS: Readonly<Record<string, string>> = {
+  name: 'text',
+  key: 'text',
+  value: 'bytea',
+  calculated_at: 'double precision',
+  format_version: 'integer',
+  claim_owner: 'text',
+  claim_expires_at: 'timestamp with time zone',
+};
+
 const quoteIdentifier = (part: string) => `"${part}"`;
 
 /** A short, stable tag of a cache name for NOTIFY payloads (names can be long). */
@@ -347,14 +358,17 @@ export class PostgresCore implements Core {
   async tryClaim(name: string, key: string): Promise<Claim | undefined> {
     const owner = newOwnerId();
     // Under READ COMMITTED, concurrent claimers of one row queue on its lock and each
-    // re-checks the WHERE against the winner's row: exactly one sees it free.
+    // re-checks the WHERE against the winner's row: exactly one sees it free. A claim
+    // without an expiry, or one at 'infinity', was never written by cachier and would never
+    // lapse (every caller would wait for ever): it is taken over at once.
     const { rows } = await this.query(
       'a claim',
       `INSERT INTO ${this.table} AS entry (name, key, claim_owner, claim_expires_at)
        VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
        ON CONFLICT (name, key) DO UPDATE SET claim_owner = EXCLUDED.claim_owner,
          claim_expires_at = EXCLUDED.claim_expires_at
-       WHERE entry.claim_owner IS NULL OR entry.claim_expires_at <= now()
+       WHERE entry.claim_owner IS NULL OR entry.claim_expires_at IS NULL
+         OR entry.claim_expires_at <= now() OR entry.claim_expires_at = 'infinity'
        RETURNING claim_owner`,
       [name, key, owner, this.leaseMs],
     );
@@ -596,11 +610,39 @@ export class PostgresCore implements Core {
 
   private async checkOrCreateTable(pool: Pool): Promise<void> {
     const version = await this.schemaVersion(pool);
-    if (version === undefined) await this.createTables(pool);
-    else if (version > POSTGRES_SCHEMA_VERSION) {
+    if (version === undefined) {
+      await this.refuseForeignTable(pool);
+      await this.createTables(pool);
+    } else if (version > POSTGRES_SCHEMA_VERSION) {
       throw new CachierError(
         'CACHIER_POSTGRES_SCHEMA',
         `the cachier table has schema version ${version}, made by a newer cachier; this one knows version ${POSTGRES_SCHEMA_VERSION}: upgrade cachier or use another table`,
+      );
+    }
+  }
+
+  /**
+   * Refuses a table of this name that has no schema version and not cachier's columns (of
+   * cachier's types): another program's table. cachier would otherwise record it as its own
+   * (in `<table>_meta`), then fail on every statement with a bare "column does not exist",
+   * or read every value back as damaged.
+   */
+  private async refuseForeignTable(pool: Pool): Promise<void> {
+    const { rows } = await this.send(
+      pool,
+      `SELECT attname::text AS name, format_type(atttypid, NULL) AS type FROM pg_attribute
+       WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
+      [this.table],
+    );
+    if (rows.length === 0) return; // no such table: it is made next
+    const types = new Map(rows.map((row) => [String(row.name), String(row.type)]));
+    const differing = Object.entries(TABLE_COLUMNS)
+      .filter(([column, type]) => types.get(column) !== type)
+      .map(([column, type]) => `${column} ${type}`);
+    if (differing.length > 0) {
+      throw new CachierError(
+        'CACHIER_POSTGRES_SCHEMA',
+        `the table ${this.table} is not a cachier table (it lacks the column${differing.length > 1 ? 's' : ''} ${differing.join(', ')}): it was left alone; pass another table option, or drop it`,
       );
     }
   }

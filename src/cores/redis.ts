@@ -82,6 +82,18 @@ redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', ARGV[2], 'f', ARGV[3])
 if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1`;
+/**
+ * `SET NX PX`; a key in the claim's place that has no expiry (a string without a TTL, a
+ * list, a hash: never a claim cachier wrote, as every claim is set with its lease) would
+ * never lapse and would hold every caller waiting for ever, so it is taken over at once.
+ */
+const TRY_CLAIM = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
 const RENEW_CLAIM = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
@@ -120,6 +132,7 @@ const script = (source: string): Script => ({
 });
 const SCRIPTS = {
   setEntry: script(SET_ENTRY),
+  tryClaim: script(TRY_CLAIM),
   renewClaim: script(RENEW_CLAIM),
   releaseClaim: script(RELEASE_CLAIM),
   deleteEntry: script(DELETE_ENTRY),
@@ -144,6 +157,10 @@ function isUnavailable(error: unknown): boolean {
   const name = (error as object | null)?.constructor?.name ?? '';
   return UNAVAILABLE_ERRORS.has(name);
 }
+
+/** Redis's answer to a command on a key that holds another type (a list where a hash belongs). */
+const isWrongType = (error: unknown) =>
+  /^WRONGTYPE/.test((error as Error | undefined)?.message ?? '');
 
 /** An operation that only ran out of time: Redis is slow, not gone. */
 function isTimeout(error: unknown): boolean {
@@ -212,7 +229,8 @@ function isClient(value: unknown): value is RedisClientLike {
  * - `<p><n>:e:<k>`: the entry, a HASH `{ v: value bytes, t: calculatedAt ms, f: format version }`;
  *   one `HMGET` per read;
  * - `<p><n>:c:<k>`: the claim, a string holding its owner (`host:pid:uuid`), set with
- *   `SET NX PX leaseMs`, renewed and released by Lua scripts that check the owner;
+ *   `SET NX PX leaseMs` (in a Lua script that takes over a key there without expiry, which
+ *   cachier never writes), renewed and released by Lua scripts that check the owner;
  * - channel `<p><n>:changes`: the key (or `*` for all) is published whenever an entry is
  *   stored or deleted or a claim released, waking waiters on other machines at once.
  *
@@ -303,7 +321,7 @@ export class RedisCore implements Core {
     try {
       reply = await this.run('a read', (c) => this.send(c, ['HMGET', entryKey, 'v', 't', 'f']));
     } catch (error) {
-      if (/^WRONGTYPE/.test((error as Error | undefined)?.message ?? '')) {
+      if (isWrongType(error)) {
         throw new CorruptEntryError(
           'cachier found a Redis key of the wrong type where an entry belongs',
         );
@@ -343,10 +361,13 @@ export class RedisCore implements Core {
   async tryClaim(name: string, key: string): Promise<Claim | undefined> {
     const owner = newOwnerId();
     const claimKey = this.claimKey(name, key);
-    const reply = await this.run('a claim', (c) =>
-      this.send(c, ['SET', claimKey, owner, 'NX', 'PX', String(this.leaseMs)]),
+    const reply = await this.runScript(
+      'a claim',
+      SCRIPTS.tryClaim,
+      [claimKey],
+      [owner, String(this.leaseMs)],
     );
-    if (reply === null || reply === undefined) return undefined;
+    if (Number(reply) !== 1) return undefined;
     return {
       renew: async () =>
         Number(
@@ -442,10 +463,19 @@ export class RedisCore implements Core {
     raw: Buffer,
     keyStart: number,
   ): Promise<EntryInfo | undefined> {
-    const [fields, size] = await Promise.all([
-      this.send(client, ['HMGET', raw, 't', 'f']),
-      this.send(client, ['HSTRLEN', raw, 'v']),
-    ]);
+    let fields: unknown;
+    let size: unknown;
+    try {
+      [fields, size] = await Promise.all([
+        this.send(client, ['HMGET', raw, 't', 'f']),
+        this.send(client, ['HSTRLEN', raw, 'v']),
+      ]);
+    } catch (error) {
+      // Another program's key of another type in an entry's place: not an entry to list,
+      // and no reason to fail the listing of the others.
+      if (isWrongType(error)) return undefined;
+      throw error;
+    }
     const [t, f] = Array.isArray(fields) ? fields : [];
     const calculatedAt = Number(text(t));
     if (text(f) !== ENTRY_FORMAT_VERSION || !Number.isFinite(calculatedAt)) return undefined;

@@ -5,12 +5,21 @@ import { Waiters, type Wake } from './waiters.js';
 export const ALL_KEYS = '*';
 /** Pause before a dead subscriber connection is opened again while waiters remain. */
 const RETRY_MS = 1000;
+/**
+ * How long a channel stays subscribed after its last waiter left. A wait subscribes anew
+ * on every poll, and a new subscription wakes its waiters (a change published before it
+ * was confirmed would be missed): unsubscribing at once would make each poll's own
+ * subscription wake it, a busy loop of reads for as long as the other calculation runs.
+ */
+const LINGER_MS = 2000;
 
 interface ChannelState {
   /** The server confirmed the subscription on the current subscriber connection. */
   active: boolean;
   /** A SUBSCRIBE is on its way on the current subscriber connection. */
   subscribing: boolean;
+  /** Set while the channel has no waiters: ends its subscription unless one comes back. */
+  linger?: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -18,6 +27,7 @@ interface ChannelState {
  * that client. Channels are subscribed while they have waiters. The connection is a
  * duplicate of the user's client that never reconnects by itself (its reconnection timer
  * would keep the program alive), is unref'd, and is closed when the user's client ends;
+ * a channel stays subscribed for {@link LINGER_MS} after its last waiter left;
  * after a loss it is opened again on an unref'd timer while waiters remain. Waiters get a
  * spurious `onChange` whenever a message may have been missed (the subscription has just
  * become active, or the connection was lost), so that they re-read at once.
@@ -28,10 +38,10 @@ export class SubscriptionHub {
   private readonly waiters = new Waiters({
     onGroupEmpty: (channel) => {
       const state = this.channels.get(channel);
-      this.channels.delete(channel);
-      if (state?.active && this.subscriber) {
-        this.subscriber.unsubscribe(channel, this.dispatch).catch(() => undefined);
-      }
+      if (!state) return;
+      clearTimeout(state.linger);
+      state.linger = setTimeout(() => this.forget(channel, state), LINGER_MS);
+      state.linger.unref();
     },
   });
   private subscriber: RedisSubscriberLike | undefined;
@@ -48,7 +58,11 @@ export class SubscriptionHub {
 
   /** Calls `onChange` when a message for `key` (or for every key) arrives on `channel`. */
   add(channel: string, key: string, onChange: Wake): () => void {
-    if (!this.channels.has(channel)) {
+    const state = this.channels.get(channel);
+    if (state) {
+      clearTimeout(state.linger);
+      state.linger = undefined;
+    } else {
       this.channels.set(channel, { active: false, subscribing: false });
     }
     const leave = this.waiters.add(channel, key, onChange);
@@ -56,11 +70,21 @@ export class SubscriptionHub {
     return leave;
   }
 
+  /** Ends a channel's subscription once it has lingered without waiters. */
+  private forget(channel: string, state: ChannelState): void {
+    if (this.channels.get(channel) !== state || this.waiters.has(channel)) return;
+    this.channels.delete(channel);
+    if (state.active && this.subscriber) {
+      this.subscriber.unsubscribe(channel, this.dispatch).catch(() => undefined);
+    }
+  }
+
   /** Subscribes every channel that has waiters and no subscription on the live connection. */
   private subscribePending(): void {
     if (!this.client.isOpen) return; // the user closed the client: open nothing new
     for (const [channel, state] of this.channels) {
-      if (state.active || state.subscribing) continue;
+      // A lingering channel without waiters is not subscribed again.
+      if (state.active || state.subscribing || !this.waiters.has(channel)) continue;
       state.subscribing = true;
       this.connect()
         .then(async (subscriber) => {
@@ -120,6 +144,12 @@ export class SubscriptionHub {
     this.connecting = undefined;
     if (subscriber) destroyQuietly(subscriber);
     for (const [channel, state] of this.channels) {
+      if (!this.waiters.has(channel)) {
+        // Lingering without waiters: nothing to subscribe again.
+        clearTimeout(state.linger);
+        this.channels.delete(channel);
+        continue;
+      }
       const wasActive = state.active;
       state.active = false;
       state.subscribing = false;

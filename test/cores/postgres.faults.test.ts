@@ -3,8 +3,11 @@ import net from 'node:net';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresCore } from '../../src/cores/postgres.js';
+import { cachier } from '../../src/index.js';
+import { cacheKey } from '../../src/keys.js';
 import { findPostgres, freePort } from '../support/postgresServer.js';
 import { sleep } from '../support/time.js';
+import { collectWarnings } from '../support/warnings.js';
 
 const newKey = () => randomBytes(32).toString('hex');
 const entry = { bytes: new Uint8Array([1]), calculatedAt: 1 };
@@ -153,10 +156,11 @@ describe('PostgresCore pool option as a function', () => {
 });
 
 const found = await findPostgres();
+// Vitest runs file-level afterAll hooks after those of every describe block.
+afterAll(() => found.server?.close());
 
 describe.skipIf(!found.server)('PostgresCore when the server goes away and comes back', () => {
   const url = found.server?.url ?? '';
-  afterAll(() => found.server?.close());
 
   it('a lost LISTEN connection wakes its waiters; a later wait listens again; killed connections are replaced', async () => {
     const application = `cachier-faults-${randomBytes(6).toString('hex')}`;
@@ -216,3 +220,138 @@ describe.skipIf(!found.server)('PostgresCore when the server goes away and comes
     }
   });
 });
+
+describe.skipIf(!found.server)('cachier() on PostgreSQL with foreign or damaged rows', () => {
+  const url = found.server?.url ?? '';
+  const pool = new pg.Pool({ connectionString: url });
+  const tables: string[] = [];
+  afterAll(async () => {
+    for (const table of tables)
+      await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta"`);
+    await pool.end();
+  });
+
+  /** A wrapper on a table of its own (made by its first operation), counting calculations. */
+  async function wrapperOnNewTable() {
+    const table = `faults_${randomBytes(6).toString('hex')}`;
+    tables.push(table);
+    const calculated: string[] = [];
+    const name = 'rows';
+    const cached = cachier(
+      async (id: string) => {
+        calculated.push(id);
+        return `value of ${id}`;
+      },
+      { name, backend: new PostgresCore({ pool, table, leaseMs: 500 }) },
+    );
+    await cached.clearCache(); // makes the table
+    const keyOf = (id: string) => cacheKey([id], undefined, undefined, false);
+    return { table, name, cached, calculated, keyOf };
+  }
+
+  /** `promise`, or a clear failure when it is still pending after `ms` (liveness, not speed). */
+  function settlesWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`still waiting after ${ms} ms: ${what}`)),
+        ms,
+      );
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  it.each([
+    ['no expiry (NULL)', 'NULL'],
+    ["an expiry of 'infinity'", "'infinity'"],
+  ])(
+    'a claim row with %s, which can never lapse, is taken over: the call returns its value',
+    async (_label, expiry) => {
+      const { table, name, cached, calculated, keyOf } = await wrapperOnNewTable();
+      await pool.query(
+        `INSERT INTO "${table}" (name, key, claim_owner, claim_expires_at) VALUES ($1, $2, 'someone', ${expiry})`,
+        [name, keyOf('x')],
+      );
+      // The default waitForCalcTimeout (0: wait as long as the owner lives) is kept: the
+      // planted row has no owner that could ever store a value or let go.
+      const value = await settlesWithin(cached('x'), 20_000, 'a claim that never lapses');
+      expect(value).toBe('value of x');
+      expect(await cached('x')).toBe('value of x');
+      expect(calculated).toEqual(['x']);
+      const { rows } = await pool.query(`SELECT claim_owner FROM "${table}" WHERE key = $1`, [
+        keyOf('x'),
+      ]);
+      expect(rows).toEqual([{ claim_owner: null }]);
+    },
+  );
+});
+
+describe.skipIf(!found.server)(
+  "cachier() on PostgreSQL with another program's table of the same name",
+  () => {
+    const url = found.server?.url ?? '';
+    const pool = new pg.Pool({ connectionString: url });
+    const tables: string[] = [];
+    afterAll(async () => {
+      for (const table of tables)
+        await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta"`);
+      await pool.end();
+    });
+
+    it.each([
+      ['other columns', 'id serial PRIMARY KEY, name text, key text, payload jsonb'],
+      [
+        "cachier's column names, one of another type",
+        'name text, key text, value text, calculated_at double precision, format_version integer, claim_owner text, claim_expires_at timestamptz, payload jsonb, PRIMARY KEY (name, key)',
+      ],
+    ])(
+      'with %s: refused with one clear warning, left exactly as it was, and calls return their values',
+      async (_label, columns) => {
+        const table = `foreign_${randomBytes(6).toString('hex')}`;
+        tables.push(table);
+        await pool.query(`CREATE TABLE "${table}" (${columns})`);
+        await pool.query(
+          `INSERT INTO "${table}" (name, key, payload) VALUES ('rows', 'k', '{"kept": true}')`,
+        );
+        const collected = collectWarnings();
+        try {
+          const calculated: string[] = [];
+          const cached = cachier(
+            async (id: string) => {
+              calculated.push(id);
+              return `value of ${id}`;
+            },
+            { name: 'rows', backend: new PostgresCore({ pool, table }) },
+          );
+          expect([await cached('a'), await cached('a'), await cached('b')]).toEqual([
+            'value of a',
+            'value of a',
+            'value of b',
+          ]);
+          expect(calculated).toEqual(['a', 'a', 'b']);
+          await expect(cached.clearCache()).rejects.toMatchObject({
+            cause: expect.objectContaining({ code: 'CACHIER_POSTGRES_SCHEMA' }),
+          });
+          expect(collected.codes()).toEqual(['CACHIER_STORE_FAILED']);
+          expect(collected.warnings[0]?.message).toMatch(
+            /CACHIER_POSTGRES_SCHEMA.*not a cachier table/,
+          );
+        } finally {
+          collected.restore();
+        }
+        const { rows } = await pool.query(`SELECT name, key, payload FROM "${table}"`);
+        expect(rows).toEqual([{ name: 'rows', key: 'k', payload: { kept: true } }]);
+        const meta = await pool.query('SELECT to_regclass($1) AS meta', [`"${table}_meta"`]);
+        expect(meta.rows).toEqual([{ meta: null }]);
+      },
+    );
+  },
+);

@@ -319,6 +319,19 @@ describe.skipIf(!lookup.server)('RedisCore on a real Redis server', () => {
     });
   });
 
+  describe('names and list with foreign keys', () => {
+    it("lists the readable entries and skips a key of another type in an entry's place", async () => {
+      const store = core();
+      await store.set('mixed', keyOf('1'), entry(new Uint8Array(4), 100));
+      await client.rPush(`${prefix}mixed:e:${keyOf('list')}`, ['not', 'an', 'entry']);
+      await client.set(`${prefix}mixed:e:${keyOf('string')}`, 'not an entry');
+      const infos = [];
+      for await (const info of store.list('mixed')) infos.push(info);
+      expect(infos).toEqual([{ key: keyOf('1'), calculatedAt: 100, size: 4 }]);
+      expect(await store.names()).toEqual(['mixed']);
+    });
+  });
+
   describe('subscribe', () => {
     /** Collects onChange calls; `next()` resolves at the next one. */
     function recorder() {
