@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import type { Core } from '../cores/contract.js';
 import { expandCacheDir, FileCore } from '../cores/file.js';
 import { MongoCore } from '../cores/mongo.js';
@@ -69,6 +70,11 @@ function requireWith(flags: StoreFlags, store: keyof StoreFlags, parts: (keyof S
 
 function openFile(dir: string): OpenStore {
   const cacheDir = expandCacheDir(dir);
+  // A missing folder is an empty store; a file there is a mistake the user should see named.
+  const found = lstatSync(cacheDir, { throwIfNoEntry: false });
+  if (found && !found.isDirectory() && !found.isSymbolicLink()) {
+    throw usageError(`--dir is not a folder: ${tilde(cacheDir)}`);
+  }
   return {
     core: new FileCore({ cacheDir }),
     description: { kind: 'file', location: tilde(cacheDir) },

@@ -438,6 +438,12 @@ describe('the command line', () => {
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr).toMatch(message);
     }
+    const aFile = join(home, 'not-a-folder');
+    writeFileSync(aFile, '');
+    const onFile = await cli(built, home, 'ls', '--dir', aFile);
+    expect(onFile.code).toBe(2);
+    expect(onFile.stderr).toMatch(/--dir is not a folder: .*not-a-folder/);
+    expect(onFile.stderr).not.toMatch(/ENOTDIR/);
   });
 
   it('exits 1 with a message naming the store when it cannot be reached', async () => {
