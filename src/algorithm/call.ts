@@ -209,7 +209,9 @@ export class CallAlgorithm {
   /**
    * Drops every entry. A calculation still running keeps its value for its own callers
    * but does not store it, and a call made from now on does not join it; a write already
-   * on its way lands before the clear.
+   * on its way lands before the clear. The claims go too: an owner in another process
+   * then cannot store through its claim (Claim.store), and its waiters calculate afresh.
+   * Entries are cleared once more after the claims, for a value stored in between.
    */
   clearCache(): Promise<void> {
     this.supersede(undefined, Number.POSITIVE_INFINITY);
@@ -218,6 +220,8 @@ export class CallAlgorithm {
     const writes = [...this.writing.values()];
     return this.explicit('clearCache', async () => {
       await Promise.allSettled(writes);
+      await this.store.clear();
+      await this.store.clearClaims();
       await this.store.clear();
     });
   }
@@ -708,7 +712,7 @@ export class CallAlgorithm {
     this.calculations.add(calculation);
     try {
       const value = await this.settings.fn.apply(call.self, call.args);
-      await this.storeResult(call, value, calculation);
+      await this.storeResult(call, value, calculation, claim);
       return value;
     } finally {
       this.calculations.delete(calculation);
@@ -717,7 +721,12 @@ export class CallAlgorithm {
     }
   }
 
-  private async storeResult(call: Call, value: unknown, calculation: Calculation): Promise<void> {
+  private async storeResult(
+    call: Call,
+    value: unknown,
+    calculation: Calculation,
+    claim: Exclude<ClaimAttempt, string> | undefined,
+  ): Promise<void> {
     const { key, policy, report } = call;
     const name = this.settings.name;
     if (value == null && !policy.allowNone) {
@@ -746,7 +755,15 @@ export class CallAlgorithm {
     const outcome = await this.writeInOrder(
       key,
       calculation.order,
-      () => this.store.write(key, value, this.settings.clock.now(), policy.entrySizeLimit, report),
+      () =>
+        this.store.write(
+          key,
+          value,
+          this.settings.clock.now(),
+          policy.entrySizeLimit,
+          report,
+          claim,
+        ),
       () => calculation.superseded,
     );
     report?.(

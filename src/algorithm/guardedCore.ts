@@ -98,6 +98,7 @@ export class GuardedCore {
     calculatedAt: number,
     entrySizeLimit: number | undefined,
     report: Report,
+    claim?: Claim,
   ): Promise<WriteOutcome> {
     let bytes: Uint8Array | undefined;
     try {
@@ -127,6 +128,9 @@ export class GuardedCore {
     try {
       if (this.storesValues) {
         await (this.core as ValueCore).set(this.name, key, { value, calculatedAt });
+      } else if (claim?.store) {
+        // The owner's value, stored only while its claim holds (see Claim.store).
+        if (!(await claim.store({ bytes: bytes as Uint8Array, calculatedAt }))) return 'superseded';
       } else {
         await (this.core as Core).set(this.name, key, { bytes: bytes as Uint8Array, calculatedAt });
       }

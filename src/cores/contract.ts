@@ -75,6 +75,18 @@ export interface Claim {
   renew(): Promise<boolean>;
   /** Drops the claim if it is still this holder's, so waiters stop waiting. Never throws for a lost claim. */
   release(): Promise<void>;
+  /**
+   * Optional, for byte-storing cores: stores `entry` for the claimed key only while this
+   * claim is still held, in one step where the store allows it (a script, one statement),
+   * and resolves `false`, writing nothing, when it was lost (dropped by `clearClaims`,
+   * which `clearCache()` calls, or taken over). cachier stores an owner's value through
+   * it, so a calculation begun before a clear in another process never lands after the
+   * clear. Without it the owner's value is stored with `set` whatever happened meanwhile.
+   *
+   * @example
+   * store: async (entry) => (await this.stillOwned(key, owner)) && (await this.set(name, key, entry), true),
+   */
+  store?(entry: StoredEntry): Promise<boolean>;
 }
 
 /** What every core offers, whatever it stores. */

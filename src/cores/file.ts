@@ -7,7 +7,7 @@ import { shared } from '../processState.js';
 import { MAX_TIMER_MS } from '../timeLimits.js';
 import type { Claim, Core, EntryInfo, StoredEntry } from './contract.js';
 import { checkOptionNames } from './coreOptions.js';
-import { CLAIM_LATER, FileClaims } from './fileClaims.js';
+import { CLAIM_LATER, type FileClaim, FileClaims } from './fileClaims.js';
 import { type EntryBinding, encodeFileEntry, nameTagOf } from './fileEntry.js';
 import {
   checkExistingFolder,
@@ -283,7 +283,7 @@ export class FileCore implements Core {
       const claim = this.claims.claimFast(state.path, key);
       if (claim !== CLAIM_LATER) {
         this.sweepSoon(state);
-        return Promise.resolve(claim);
+        return Promise.resolve(claim && this.storingThrough(claim, name, key));
       }
     } catch (error) {
       // The folder vanished meanwhile: the slow path prepares it again.
@@ -298,7 +298,24 @@ export class FileCore implements Core {
     const claim = await this.inFolder(state, () => this.claims.tryClaim(state.path, key));
     // After the claim: a sweep removing the same dead owner's lock would make it look taken.
     this.sweepSoon(state);
-    return claim;
+    return claim && this.storingThrough(claim, name, key);
+  }
+
+  /**
+   * The claim with its Claim.store: the entry is written only while our owner file is
+   * still in the lock folder (a clearCache elsewhere removes it). The check and the
+   * rename are two steps: a clear landing between them (microseconds) is not caught.
+   */
+  private storingThrough(claim: FileClaim, name: string, key: string): Claim {
+    return {
+      renew: claim.renew,
+      release: claim.release,
+      store: async (entry) => {
+        if (!(await claim.isHeld())) return false;
+        await this.set(name, key, entry);
+        return true;
+      },
+    };
   }
 
   /**

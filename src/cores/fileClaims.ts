@@ -57,6 +57,12 @@ function stopHoldingUntilExit(held: HeldClaim): void {
   }
 }
 
+/** A file-core claim, which can also tell whether it is still held (for Claim.store). */
+export interface FileClaim extends Claim {
+  /** Whether our owner file is still in the lock folder: false once cleared or taken over. */
+  isHeld(): Promise<boolean>;
+}
+
 /** What one attempt to make the lock found: won, lost to another owner, or a lock already there. */
 type LockAttempt = 'won' | 'held' | 'exists';
 
@@ -198,7 +204,7 @@ export class FileClaims {
    * a lock folder is there (its owner must be judged first) or the disk is slow: then
    * call {@link tryClaim}. Throws ENOENT when the function folder is gone.
    */
-  claimFast(folder: string, key: string): Claim | undefined | typeof CLAIM_LATER {
+  claimFast(folder: string, key: string): FileClaim | undefined | typeof CLAIM_LATER {
     if (!this.budget.sync) return CLAIM_LATER;
     // The folder is normalized and the key is 64 hex characters: no join needed.
     const lockPath = `${folder}${sep}${key}.lock`;
@@ -210,7 +216,7 @@ export class FileClaims {
   }
 
   /** Takes the key's claim in `folder` unless a live owner holds it (a dead owner's is taken over). */
-  async tryClaim(folder: string, key: string): Promise<Claim | undefined> {
+  async tryClaim(folder: string, key: string): Promise<FileClaim | undefined> {
     const lockPath = `${folder}${sep}${key}.lock`;
     for (let attempt = 0; attempt < 2; attempt++) {
       const ownerName = ownerFileName(randomToken());
@@ -240,7 +246,7 @@ export class FileClaims {
     }
   }
 
-  private won(folder: string, lockPath: string, ownerPath: string): Claim {
+  private won(folder: string, lockPath: string, ownerPath: string): FileClaim {
     const held: HeldClaim = { lockPath, ownerPath, lost: false };
     this.remember(folder, held);
     this.heldLocks.add(lockPath);
@@ -248,7 +254,21 @@ export class FileClaims {
     return {
       renew: () => this.renew(held),
       release: () => this.release(folder, held),
+      isHeld: () => this.isHeld(held),
     };
+  }
+
+  private async isHeld(held: HeldClaim): Promise<boolean> {
+    if (held.lost) return false;
+    try {
+      if (this.budget.sync) this.budget.timed(() => fs.lstatSync(held.ownerPath));
+      else await lstat(held.ownerPath);
+      return true;
+    } catch (error) {
+      if (!isGone(error)) throw error;
+      this.lose(held);
+      return false;
+    }
   }
 
   /**

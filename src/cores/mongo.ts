@@ -159,6 +159,26 @@ function newOwnerId(): string {
   return `${machine}:${randomUUID()}`;
 }
 
+/** The `$set` that stores an entry; throws for a value larger than a document can hold. */
+function entryUpdate(entry: StoredEntry) {
+  const { bytes } = entry;
+  if (bytes.byteLength > MAX_VALUE_BYTES) {
+    throw new CachierError(
+      'CACHIER_ENTRY_TOO_LARGE',
+      `a ${bytes.byteLength}-byte entry does not fit in a MongoDB document (16 MiB); set entrySizeLimit to skip such results quietly`,
+    );
+  }
+  // A Buffer is written as BSON Binary (subtype 0) by whichever driver copy owns the
+  // collection; a Binary made from cachier's own copy could be refused by another one.
+  return {
+    $set: {
+      value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      calculatedAt: new Date(entry.calculatedAt),
+      formatVersion: DOCUMENT_FORMAT_VERSION,
+    },
+  };
+}
+
 /**
  * Stores one document per entry in a MongoDB collection, so that processes on many
  * machines share entries and calculate each key once:
@@ -252,23 +272,7 @@ export class MongoCore implements Core {
   }
 
   async set(name: string, key: string, entry: StoredEntry): Promise<void> {
-    const { bytes } = entry;
-    if (bytes.byteLength > MAX_VALUE_BYTES) {
-      throw new CachierError(
-        'CACHIER_ENTRY_TOO_LARGE',
-        `a ${bytes.byteLength}-byte entry does not fit in a MongoDB document (16 MiB); set entrySizeLimit to skip such results quietly`,
-      );
-    }
-    const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    // A Buffer is written as BSON Binary (subtype 0) by whichever driver copy owns the
-    // collection; a Binary made from cachier's own copy could be refused by another one.
-    const update = {
-      $set: {
-        value: payload,
-        calculatedAt: new Date(entry.calculatedAt),
-        formatVersion: DOCUMENT_FORMAT_VERSION,
-      },
-    };
+    const update = entryUpdate(entry);
     // `$set` keeps any claim on the document: the owner releases it after storing.
     for (let attempt = 0; ; attempt++) {
       try {
@@ -329,6 +333,7 @@ export class MongoCore implements Core {
     if ((doc?.claim as { owner?: unknown } | undefined)?.owner !== owner) return undefined;
     return {
       renew: () => this.renew(name, key, owner),
+      store: (entry) => this.setIfClaimed(name, key, entry, owner),
       release: () => this.release(name, key, owner),
     };
   }
@@ -412,6 +417,20 @@ export class MongoCore implements Core {
         size: typeof info.size === 'number' ? info.size : 0,
       };
     }
+  }
+
+  /** The owner's write (Claim.store): one update, of the document only while `owner` claims it. */
+  private async setIfClaimed(
+    name: string,
+    key: string,
+    entry: StoredEntry,
+    owner: string,
+  ): Promise<boolean> {
+    const update = entryUpdate(entry);
+    const result = await this.run('a write', (c, o) =>
+      c.updateOne({ name, key, 'claim.owner': owner }, update, o),
+    );
+    return result.matchedCount > 0;
   }
 
   private async renew(name: string, key: string, owner: string): Promise<boolean> {

@@ -375,8 +375,39 @@ export class PostgresCore implements Core {
     if (rows[0]?.claim_owner !== owner) return undefined;
     return {
       renew: () => this.renew(name, key, owner),
+      store: (entry) => this.setIfClaimed(name, key, entry, owner),
       release: () => this.release(name, key, owner),
     };
+  }
+
+  /** The owner's write (Claim.store): one statement, on the claim's row only while it is `owner`'s. */
+  private async setIfClaimed(
+    name: string,
+    key: string,
+    entry: StoredEntry,
+    owner: string,
+  ): Promise<boolean> {
+    const { bytes } = entry;
+    const { rows } = await this.query(
+      'a write',
+      `WITH stored AS (
+         UPDATE ${this.table} SET value = $3, calculated_at = $4,
+           format_version = ${ROW_FORMAT_VERSION}
+         WHERE name = $1 AND key = $2 AND claim_owner = $7
+         RETURNING 1
+       )
+       SELECT pg_notify($5, $6) FROM stored`,
+      [
+        name,
+        key,
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        entry.calculatedAt,
+        this.channel,
+        `${nameTag(name)}:${key}`,
+        owner,
+      ],
+    );
+    return rows.length > 0;
   }
 
   async delete(name: string, key: string): Promise<void> {

@@ -82,6 +82,10 @@ redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', ARGV[2], 'f', ARGV[3])
 if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1`;
+/** SET_ENTRY for a claim's owner: nothing is written unless the claim (KEYS[2]) is still ARGV[7]. */
+const SET_ENTRY_IF_CLAIMED = `
+if redis.call('GET', KEYS[2]) ~= ARGV[7] then return 0 end
+${SET_ENTRY.trim()}`;
 /**
  * `SET NX PX`; a key in the claim's place that has no expiry (a string without a TTL, a
  * list, a hash: never a claim cachier wrote, as every claim is set with its lease) would
@@ -132,6 +136,7 @@ const script = (source: string): Script => ({
 });
 const SCRIPTS = {
   setEntry: script(SET_ENTRY),
+  setEntryIfClaimed: script(SET_ENTRY_IF_CLAIMED),
   tryClaim: script(TRY_CLAIM),
   renewClaim: script(RENEW_CLAIM),
   releaseClaim: script(RELEASE_CLAIM),
@@ -342,20 +347,39 @@ export class RedisCore implements Core {
   }
 
   async set(name: string, key: string, entry: StoredEntry): Promise<void> {
-    const ttl = this.ttlFor(name);
     await this.runScript(
       'a write',
       SCRIPTS.setEntry,
       [this.entryKey(name, key)],
-      [
-        asBuffer(entry.bytes),
-        String(entry.calculatedAt),
-        ENTRY_FORMAT_VERSION,
-        String(ttl ?? 0),
-        this.channel(name),
-        key,
-      ],
+      this.setArgs(name, key, entry),
     );
+  }
+
+  /** The owner's write (Claim.store): in one script with the check that the claim is still `owner`'s. */
+  private async setIfClaimed(
+    name: string,
+    key: string,
+    entry: StoredEntry,
+    owner: string,
+  ): Promise<boolean> {
+    const reply = await this.runScript(
+      'a write',
+      SCRIPTS.setEntryIfClaimed,
+      [this.entryKey(name, key), this.claimKey(name, key)],
+      [...this.setArgs(name, key, entry), owner],
+    );
+    return Number(reply) === 1;
+  }
+
+  private setArgs(name: string, key: string, entry: StoredEntry): (string | Buffer)[] {
+    return [
+      asBuffer(entry.bytes),
+      String(entry.calculatedAt),
+      ENTRY_FORMAT_VERSION,
+      String(this.ttlFor(name) ?? 0),
+      this.channel(name),
+      key,
+    ];
   }
 
   async tryClaim(name: string, key: string): Promise<Claim | undefined> {
@@ -378,6 +402,7 @@ export class RedisCore implements Core {
             [owner, String(this.leaseMs)],
           ),
         ) === 1,
+      store: (entry) => this.setIfClaimed(name, key, entry, owner),
       release: async () => {
         await this.runScript(
           'a claim release',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AnyCore, Claim } from '../cores/contract.js';
 import type { CoreConformanceOptions } from './conformanceOptions.js';
+import { assertEntry, filled, read, sample } from './samples.js';
 import { sceneTest } from './scene.js';
 import { pastLease, sleep } from './waiting.js';
 
@@ -68,6 +69,37 @@ export function claimTests<C extends AnyCore>(options: CoreConformanceOptions<C>
       assert.equal(await claim.renew(), false, 'renew after clearClaims resolves false');
       assert.ok(await core.tryClaim(name, key), 'the dropped claim no longer blocks');
       assert.equal(await claim.renew(), false, 'renew does not take the new owner’s claim');
+    },
+  );
+
+  sceneTest(
+    options,
+    'a claim’s store (where claims offer one) writes while held and nothing once the claim is lost',
+    async (scene) => {
+      const core = await scene.core();
+      const name = scene.name();
+      const key = scene.key();
+      const claim = await core.tryClaim(name, key);
+      assert.ok(claim, 'the first claim wins');
+      // Optional (Claim.store); value cores keep values in the process and never offer it.
+      if (!claim.store) return;
+      const first = sample(filled(8, 1), 1_700_000_000_000);
+      assert.equal(await claim.store(first), true, 'store through a held claim resolves true');
+      assertEntry(await read(core, name, key), first, 'the entry stored through the held claim');
+      await core.clearClaims(name);
+      const late = sample(filled(8, 2), 1_700_000_000_001);
+      assert.equal(await claim.store(late), false, 'store after clearClaims resolves false');
+      assert.ok(await core.tryClaim(name, key), 'a new owner claims the key');
+      assert.equal(
+        await claim.store(late),
+        false,
+        'store does not write through the new owner’s claim',
+      );
+      assertEntry(
+        await read(core, name, key),
+        first,
+        'the entry is still the one stored while held',
+      );
     },
   );
 

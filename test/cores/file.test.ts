@@ -570,7 +570,7 @@ describe('folder housekeeping', () => {
     expect(filesIn(folder)).toHaveLength(2);
   });
 
-  it('clearCache deletes entries, not claims or temp files being written', async () => {
+  it('clearCache deletes entries and claims, not temp files being written', async () => {
     const core = new FileCore({ cacheDir: freshDir() });
     const { name, state, cached, folder } = counted(core, (x: number) => x);
     await cached(1);
@@ -580,10 +580,14 @@ describe('folder housekeeping', () => {
     writeFileSync(temp, 'half written');
 
     await cached.clearCache();
-    expect(filesIn(folder).sort()).toEqual([`${defaultKey([3])}.lock`, basename(temp)].sort());
+    expect(filesIn(folder)).toEqual([basename(temp)]);
     await cached(1);
     expect(state.calls).toBe(3);
+    // The claim's owner learns it lost the claim and cannot store through it.
+    expect(await claim?.renew()).toBe(false);
+    expect(await claim?.store?.({ bytes: bytesOf(3), calculatedAt: Date.now() })).toBe(false);
     await claim?.release();
+    expect(filesIn(folder).sort()).toEqual([defaultKey([1]), basename(temp)].sort());
   });
 
   it('deleteStale drops old entries and abandoned temp files, keeping fresh ones', async () => {

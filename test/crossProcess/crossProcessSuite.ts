@@ -349,6 +349,30 @@ export function crossProcessSuite(
       ]);
     }, 60_000);
 
+    it("clearCache from another process while the owner calculates: the owner's caller gets its value, which is not stored; the next call calculates anew", async () => {
+      const x = pool.start('X (clears)', request({ kind: 'clear' }, { barrier: true }));
+      await x.waitFor(isReady, 'ready', START_MS);
+      const a = pool.start('A (owner)', request(calls(['cc'], { ms: 3000 })));
+      await a.waitFor(isStarted, 'calculation start', START_MS);
+      x.go();
+      const cleared = await x.waitFor(isOutcomeFor('clear'), 'the clear', START_MS);
+      const aDone = await a.waitFor(isOutcomeFor('cc'), 'its value', START_MS);
+      await Promise.all([finished(x), finished(a)]);
+      // The clear landed while A was still calculating.
+      expect(cleared.at, x.describe()).toBeLessThan(aDone.at);
+      const d = pool.start('D (after the clear)', request(calls(['cc'], { ms: 100 })));
+      await finished(d);
+
+      expect(x.outcomes(), x.describe()).toMatchObject([{ event: 'result', key: 'clear' }]);
+      expect(resultOf(a, 'cc'), a.describe()).toEqual({ key: 'cc', by: a.by });
+      // Without the claim-guarded store, A's value begun before the clear would be served here.
+      expect(resultOf(d, 'cc'), d.describe()).toEqual({ key: 'cc', by: d.by });
+      expect(readLog(log)).toEqual([
+        { by: a.by, key: 'cc' },
+        { by: d.by, key: 'cc' },
+      ]);
+    }, 60_000);
+
     it('a process that made a hit, a miss and waited calls exits on its own', async () => {
       const e = pool.start(
         'E (exit check)',

@@ -65,6 +65,7 @@ export type Scenario =
     }
   /** Calls `clearBeingCalculated()` on the cache name, then reports a `result` for `clear`. */
   | { kind: 'clear-claims' }
+  | { kind: 'clear' }
   /** Stores `value` for `key` with `precacheValue`, without calculating. */
   | { kind: 'precache'; key: string; value: JsonValue }
   /** Calls `key` once; the function returns a Date, Map, Set, BigInt and Buffer. */
@@ -274,6 +275,12 @@ async function runScenario(
       const fn = cachier(slowFunction(request.log, { ms: 0 }, emit), options({}));
       await waitForGo();
       await callAndReport(async () => fn.clearBeingCalculated(), 'clear', emit);
+      return;
+    }
+    case 'clear': {
+      const fn = cachier(slowFunction(request.log, { ms: 0 }, emit), options({}));
+      await waitForGo();
+      await callAndReport(async () => fn.clearCache(), 'clear', emit);
       return;
     }
     case 'precache': {

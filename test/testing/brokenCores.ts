@@ -12,6 +12,8 @@ export const T = {
   release: 'release lets the next claim win',
   perNameKey: 'claims are kept per name and per key',
   renewLoss: 'renew resolves true while the claim is held and false once clearClaims dropped it',
+  claimStore:
+    'a claim’s store (where claims offer one) writes while held and nothing once the claim is lost',
   lostRelease: 'release of a lost claim leaves the new owner’s claim',
   takeover:
     'a claim left unrenewed is taken over after its lease; the old holder’s renew resolves false',
@@ -189,6 +191,22 @@ export const mutations: Mutation[] = [
         ),
       ),
     fails: [T.renewLoss, T.takeover],
+  },
+  {
+    name: 'a claim’s store that writes whoever holds the claim',
+    setup: () =>
+      asAny(
+        mapSetup(
+          withClaim((claim, core, name, key) => ({
+            ...claim,
+            store: async (entry) => {
+              await core.set(name, key, entry);
+              return true;
+            },
+          })),
+        ),
+      ),
+    fails: [T.claimStore],
   },
   {
     name: 'a renew that always says false',

@@ -32,8 +32,14 @@ export class ReferenceCore extends MapCore {
   override async tryClaim(name: string, key: string): Promise<Claim | undefined> {
     const claim = await super.tryClaim(name, key);
     if (!claim) return undefined;
+    const owner = this.store.claims.get(name)?.get(key)?.owner;
     return {
       renew: () => claim.renew(),
+      store: async (entry) => {
+        if (this.store.claims.get(name)?.get(key)?.owner !== owner) return false;
+        await this.set(name, key, entry);
+        return true;
+      },
       release: async () => {
         const held = this.store.claims.get(name)?.get(key);
         await claim.release();
