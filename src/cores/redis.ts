@@ -82,9 +82,17 @@ redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', ARGV[2], 'f', ARGV[3])
 if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1`;
-/** SET_ENTRY for a claim's owner: nothing is written unless the claim (KEYS[2]) is still ARGV[7]. */
+/**
+ * SET_ENTRY for a claim's owner (ARGV[7]): written while the claim (KEYS[2]) is the
+ * owner's, or gone with its lease while nobody took it (a function that blocked the event
+ * loop past its lease) and no clearClaims ran since the claim was won: the name's clear
+ * generation (KEYS[3]) is still ARGV[8]. A claim taken over or cleared writes nothing.
+ */
 const SET_ENTRY_IF_CLAIMED = `
-if redis.call('GET', KEYS[2]) ~= ARGV[7] then return 0 end
+local holder = redis.call('GET', KEYS[2])
+if holder ~= ARGV[7] then
+  if holder or (redis.call('GET', KEYS[3]) or '0') ~= ARGV[8] then return 0 end
+end
 ${SET_ENTRY.trim()}`;
 /**
  * `SET NX PX`; a key in the claim's place that has no expiry (a string without a TTL, a
@@ -92,12 +100,13 @@ ${SET_ENTRY.trim()}`;
  * never lapse and would hold every caller waiting for ever, so it is taken over at once.
  */
 const TRY_CLAIM = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-if redis.call('PTTL', KEYS[1]) == -1 then
+local won = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+if not won and redis.call('PTTL', KEYS[1]) == -1 then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
+  won = true
 end
-return 0`;
+if not won then return 0 end
+return 'won:' .. (redis.call('GET', KEYS[2]) or '0')`;
 const RENEW_CLAIM = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
@@ -361,12 +370,13 @@ export class RedisCore implements Core {
     key: string,
     entry: StoredEntry,
     owner: string,
+    generation: string,
   ): Promise<boolean> {
     const reply = await this.runScript(
       'a write',
       SCRIPTS.setEntryIfClaimed,
-      [this.entryKey(name, key), this.claimKey(name, key)],
-      [...this.setArgs(name, key, entry), owner],
+      [this.entryKey(name, key), this.claimKey(name, key), this.generationKey(name)],
+      [...this.setArgs(name, key, entry), owner, generation],
     );
     return Number(reply) === 1;
   }
@@ -385,13 +395,16 @@ export class RedisCore implements Core {
   async tryClaim(name: string, key: string): Promise<Claim | undefined> {
     const owner = newOwnerId();
     const claimKey = this.claimKey(name, key);
-    const reply = await this.runScript(
-      'a claim',
-      SCRIPTS.tryClaim,
-      [claimKey],
-      [owner, String(this.leaseMs)],
+    const reply = text(
+      await this.runScript(
+        'a claim',
+        SCRIPTS.tryClaim,
+        [claimKey, this.generationKey(name)],
+        [owner, String(this.leaseMs)],
+      ),
     );
-    if (Number(reply) !== 1) return undefined;
+    if (!reply?.startsWith('won:')) return undefined;
+    const generation = reply.slice('won:'.length);
     return {
       renew: async () =>
         Number(
@@ -402,7 +415,7 @@ export class RedisCore implements Core {
             [owner, String(this.leaseMs)],
           ),
         ) === 1,
-      store: (entry) => this.setIfClaimed(name, key, entry, owner),
+      store: (entry) => this.setIfClaimed(name, key, entry, owner, generation),
       release: async () => {
         await this.runScript(
           'a claim release',
@@ -431,6 +444,8 @@ export class RedisCore implements Core {
   }
 
   async clearClaims(name: string): Promise<void> {
+    // First: an owner whose claim lapsed unseen must not store after this clear (SET_ENTRY_IF_CLAIMED).
+    await this.run('a claim clear', (c) => this.send(c, ['INCR', this.generationKey(name)]));
     await this.forEachPage('a claim clear', this.pattern(name, 'c'), (c, keys) =>
       this.send(c, ['DEL', ...keys]),
     );
@@ -513,6 +528,11 @@ export class RedisCore implements Core {
 
   private claimKey(name: string, key: string): string {
     return `${this.prefix}${encodeName(name)}:c:${checkKey(key)}`;
+  }
+
+  /** How many times `name`'s claims were cleared: a claim's owner may store only if it is unchanged. */
+  private generationKey(name: string): string {
+    return `${this.prefix}${encodeName(name)}:g`;
   }
 
   private channel(name: string): string {

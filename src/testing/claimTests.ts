@@ -171,9 +171,28 @@ function takeoverTest<C extends AnyCore>(options: CoreConformanceOptions<C>, lea
       const dead = await core.tryClaim(name, key);
       assert.ok(dead, 'the first claim wins');
       await sleep(pastLease(leaseMs));
+      // Lapsed but not taken (a function that blocked its process past the lease): its
+      // value is still the one to store.
+      const lapsed = sample(filled(8, 3), 1_700_000_000_003);
+      if (dead.store) {
+        assert.equal(
+          await dead.store(lapsed),
+          true,
+          'store through a lapsed claim nobody took writes',
+        );
+      }
       const taker = await other.tryClaim(name, key);
       assert.ok(taker, 'a claim whose lease lapsed is taken over');
       assert.equal(await dead.renew(), false, 'the old holder’s renew resolves false');
+      if (dead.store) {
+        const late = sample(filled(8, 4), 1_700_000_000_004);
+        assert.equal(
+          await dead.store(late),
+          false,
+          'store through a claim taken over writes nothing',
+        );
+        assertEntry(await read(core, name, key), lapsed, 'the entry stored before the takeover');
+      }
       await dead.release();
       assert.equal(await core.tryClaim(name, key), undefined, 'the old holder’s release leaves it');
       assert.equal(await taker.renew(), true, 'the new holder’s renew resolves true');

@@ -209,6 +209,25 @@ export const mutations: Mutation[] = [
     fails: [T.claimStore],
   },
   {
+    name: 'a claim’s store that refuses once the lease lapsed, taken over or not',
+    setup: () =>
+      asAny(
+        mapSetup(
+          withClaim((claim, core, name, key, record) => ({
+            ...claim,
+            store: async (entry) => {
+              const held = core.store.claims.get(name)?.get(key) as { until: number } | undefined;
+              if (!held || held.until <= Date.now() || ownerOf(core, name, key) !== record) {
+                return false;
+              }
+              return (await claim.store?.(entry)) ?? false;
+            },
+          })),
+        ),
+      ),
+    fails: [T.takeover],
+  },
+  {
     name: 'a renew that always says false',
     setup: () => asAny(mapSetup(withClaim((claim) => ({ ...claim, renew: async () => false })))),
     fails: [T.renewLoss, T.renewal, T.lostRelease, T.clear],
