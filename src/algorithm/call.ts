@@ -56,17 +56,18 @@ interface Running {
 }
 
 /**
- * A calculation of this process between the call of its function and its store. A value
- * is kept only if nothing newer happened to its key meanwhile in this process: a clear of
- * the key, a precacheValue, or the store of a calculation begun after it (an overwrite, a
- * waiter's own after `waitForCalcTimeout`). Otherwise a value computed from the data as
- * it was before the user cleared the cache would be served after the clear.
+ * The calculations of one key running in this process (from the call of the function,
+ * or a `precacheValue`, to the store), and which of them may still store. A value is kept
+ * only if nothing newer happened to its key meanwhile in this process: a clear of the key,
+ * a precacheValue, or the store of a calculation begun after it (an overwrite, a waiter's
+ * own after `waitForCalcTimeout`). Otherwise a value computed from the data as it was
+ * before the user cleared the cache would be served after the clear. Kept per key, not
+ * per calculation, so that a store costs the same however many keys are being calculated.
  */
-interface Calculation {
-  readonly key: string;
-  /** Its place in the order calculations of this wrapper began. */
-  readonly order: number;
-  superseded: boolean;
+interface KeyOrder {
+  running: number;
+  /** Calculations of the key begun before this place in the order are not stored. */
+  storesFrom: number;
 }
 
 /** The abandon signal of a calculation that no caller can call off (made on first use). */
@@ -104,10 +105,16 @@ export class CallAlgorithm {
   private readonly refreshing = new Map<string, symbol>();
   /** Calculations and refreshes still running, for `settle()`; clearBeingCalculated keeps it. */
   private readonly pending = new Set<Promise<unknown>>();
-  /** Calculations whose values are not stored yet (see {@link Calculation}). */
-  private readonly calculations = new Set<Calculation>();
+  /** Keys with a calculation whose value is not stored yet (see {@link KeyOrder}). */
+  private readonly orders = new Map<string, KeyOrder>();
+  /** How many calculations (and precacheValue writes) began: each one's place in the order. */
   private calculationsBegun = 0;
-  /** The last write on its way per key: writes of one key land in the order they began. */
+  /** Calculations begun at or before this place were cleared by `clearCache`. */
+  private clearedThrough = 0;
+  /**
+   * The last write or clearEntry delete on its way per key (never rejects): writes and
+   * deletes of one key land in the order they were asked.
+   */
   private readonly writing = new Map<string, Promise<unknown>>();
   private readonly warner: OncePerCodeWarner;
   private readonly live: LivePolicy;
@@ -172,12 +179,19 @@ export class CallAlgorithm {
       );
     }
     const errors: unknown[] = [];
-    // Every calculation of the key running now began before this write: the user's value wins.
-    const outcome = await this.writeInOrder(key, ++this.calculationsBegun, () =>
-      this.store.write(key, value, this.settings.clock.now(), policy.entrySizeLimit, (event) => {
-        if (event.type === 'store-error') errors.push(event.error);
-      }),
-    );
+    // Every calculation of the key running now began before this write: the user's value
+    // wins over them. A clear asked while it waits for an earlier write wins over it.
+    const order = this.begin(key);
+    let outcome: WriteOutcome;
+    try {
+      outcome = await this.writeInOrder(key, order, () =>
+        this.store.write(key, value, this.settings.clock.now(), policy.entrySizeLimit, (event) => {
+          if (event.type === 'store-error') errors.push(event.error);
+        }),
+      );
+    } finally {
+      this.end(key);
+    }
     switch (outcome) {
       case 'stored':
       case 'superseded':
@@ -209,55 +223,78 @@ export class CallAlgorithm {
   /**
    * Drops every entry. A calculation still running keeps its value for its own callers
    * but does not store it, and a call made from now on does not join it; a write already
-   * on its way lands before the clear.
+   * on its way lands before the clear. With none on its way the store is cleared at once
+   * (the memory core synchronously, as a call asked right after expects).
    */
   clearCache(): Promise<void> {
-    this.supersede(undefined, Number.POSITIVE_INFINITY);
+    this.clearedThrough = this.calculationsBegun;
     this.inflight.clear();
     this.refreshing.clear();
     const writes = [...this.writing.values()];
-    return this.explicit('clearCache', async () => {
-      await Promise.allSettled(writes);
-      await this.store.clear();
-    });
-  }
-
-  /** Deletes the one entry of these arguments, as {@link clearCache} does for all. */
-  clearEntry(self: unknown, args: unknown[]): Promise<void> {
-    const key = this.keyFor(self, args);
-    this.supersede(key, Number.POSITIVE_INFINITY);
-    this.inflight.delete(key);
-    this.refreshing.delete(key);
-    const write = this.writing.get(key);
-    return this.explicit('clearEntry', async () => {
-      await write;
-      await this.store.delete(key);
-    });
-  }
-
-  /** Marks the calculations of `key` (of every key: undefined) begun before `order` as not to be stored. */
-  private supersede(key: string | undefined, order: number): void {
-    for (const calculation of this.calculations) {
-      if ((key === undefined || calculation.key === key) && calculation.order < order) {
-        calculation.superseded = true;
-      }
-    }
+    return this.explicit('clearCache', () =>
+      writes.length === 0 ? this.store.clear() : Promise.all(writes).then(() => this.store.clear()),
+    );
   }
 
   /**
-   * Writes after any write of the key already on its way, and only if `order` is still
-   * the newest: an older calculation's value never lands over a newer one.
+   * Deletes the one entry of these arguments, as {@link clearCache} does for all; a write
+   * of the key asked after it lands after the delete.
+   */
+  clearEntry(self: unknown, args: unknown[]): Promise<void> {
+    const key = this.keyFor(self, args);
+    this.supersede(key, this.calculationsBegun + 1);
+    this.inflight.delete(key);
+    this.refreshing.delete(key);
+    const before = this.writing.get(key);
+    const deleted = this.explicit('clearEntry', () =>
+      before === undefined ? this.store.delete(key) : before.then(() => this.store.delete(key)),
+    );
+    const landed = deleted.catch(() => undefined);
+    this.writing.set(key, landed);
+    landed.then(() => {
+      if (this.writing.get(key) === landed) this.writing.delete(key);
+    });
+    return deleted;
+  }
+
+  /** Gives a calculation of `key` its place in the order (see {@link KeyOrder}). */
+  private begin(key: string): number {
+    const order = ++this.calculationsBegun;
+    const state = this.orders.get(key);
+    if (state === undefined) this.orders.set(key, { running: 1, storesFrom: 0 });
+    else state.running++;
+    return order;
+  }
+
+  private end(key: string): void {
+    const state = this.orders.get(key);
+    if (state !== undefined && --state.running === 0) this.orders.delete(key);
+  }
+
+  /** Marks the running calculations of `key` begun before `order` as not to be stored. */
+  private supersede(key: string, order: number): void {
+    const state = this.orders.get(key);
+    if (state !== undefined && state.storesFrom < order) state.storesFrom = order;
+  }
+
+  private isSuperseded(key: string, order: number): boolean {
+    return order <= this.clearedThrough || order < (this.orders.get(key)?.storesFrom ?? 0);
+  }
+
+  /**
+   * Writes after any write (or clearEntry delete) of the key already on its way, and only
+   * if `order` is still the newest: an older calculation's value never lands over a newer
+   * one, nor after a clear asked while it waited.
    */
   private async writeInOrder(
     key: string,
     order: number,
     write: () => Promise<WriteOutcome>,
-    superseded: () => boolean = () => false,
   ): Promise<WriteOutcome> {
     for (let before = this.writing.get(key); before; before = this.writing.get(key)) {
       await before;
     }
-    if (superseded()) return 'superseded';
+    if (this.isSuperseded(key, order)) return 'superseded';
     this.supersede(key, order);
     const writing = write();
     this.writing.set(key, writing);
@@ -704,20 +741,19 @@ export class CallAlgorithm {
     const { key, report } = call;
     report?.({ type: 'calculate', name: this.settings.name, key, background, claimed: !!claim });
     const stopRenewing = claim ? this.store.hold(key, claim, report) : undefined;
-    const calculation: Calculation = { key, order: ++this.calculationsBegun, superseded: false };
-    this.calculations.add(calculation);
+    const order = this.begin(key);
     try {
       const value = await this.settings.fn.apply(call.self, call.args);
-      await this.storeResult(call, value, calculation);
+      await this.storeResult(call, value, order);
       return value;
     } finally {
-      this.calculations.delete(calculation);
+      this.end(key);
       stopRenewing?.();
       if (claim) await this.store.release(key, claim, report);
     }
   }
 
-  private async storeResult(call: Call, value: unknown, calculation: Calculation): Promise<void> {
+  private async storeResult(call: Call, value: unknown, order: number): Promise<void> {
     const { key, policy, report } = call;
     const name = this.settings.name;
     if (value == null && !policy.allowNone) {
@@ -743,11 +779,8 @@ export class CallAlgorithm {
         return;
       }
     }
-    const outcome = await this.writeInOrder(
-      key,
-      calculation.order,
-      () => this.store.write(key, value, this.settings.clock.now(), policy.entrySizeLimit, report),
-      () => calculation.superseded,
+    const outcome = await this.writeInOrder(key, order, () =>
+      this.store.write(key, value, this.settings.clock.now(), policy.entrySizeLimit, report),
     );
     report?.(
       outcome === 'stored'
