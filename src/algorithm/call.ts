@@ -20,6 +20,7 @@ import {
   type Policy,
   withCallOverrides,
 } from './policy.js';
+import { type StoreOrder, storeOrderOf } from './storeOrder.js';
 import { waitForChange } from './waiting.js';
 
 /** Everything fixed when a wrapper is made. */
@@ -53,21 +54,6 @@ interface Running {
    */
   readonly abandon: AbortController | undefined;
   callers: number;
-}
-
-/**
- * The calculations of one key running in this process (from the call of the function,
- * or a `precacheValue`, to the store), and which of them may still store. A value is kept
- * only if nothing newer happened to its key meanwhile in this process: a clear of the key,
- * a precacheValue, or the store of a calculation begun after it (an overwrite, a waiter's
- * own after `waitForCalcTimeout`). Otherwise a value computed from the data as it was
- * before the user cleared the cache would be served after the clear. Kept per key, not
- * per calculation, so that a store costs the same however many keys are being calculated.
- */
-interface KeyOrder {
-  running: number;
-  /** Calculations of the key begun before this place in the order are not stored. */
-  storesFrom: number;
 }
 
 /** The abandon signal of a calculation that no caller can call off (made on first use). */
@@ -105,17 +91,8 @@ export class CallAlgorithm {
   private readonly refreshing = new Map<string, symbol>();
   /** Calculations and refreshes still running, for `settle()`; clearBeingCalculated keeps it. */
   private readonly pending = new Set<Promise<unknown>>();
-  /** Keys with a calculation whose value is not stored yet (see {@link KeyOrder}). */
-  private readonly orders = new Map<string, KeyOrder>();
-  /** How many calculations (and precacheValue writes) began: each one's place in the order. */
-  private calculationsBegun = 0;
-  /** Calculations begun at or before this place were cleared by `clearCache`. */
-  private clearedThrough = 0;
-  /**
-   * The last write or clearEntry delete on its way per key (never rejects): writes and
-   * deletes of one key land in the order they were asked.
-   */
-  private readonly writing = new Map<string, Promise<unknown>>();
+  /** Newer wins: the order of calculations and writes of this cache, shared by its wrappers. */
+  private readonly order: StoreOrder;
   private readonly warner: OncePerCodeWarner;
   private readonly live: LivePolicy;
   private readonly store: GuardedCore;
@@ -131,6 +108,8 @@ export class CallAlgorithm {
     this.warner = new OncePerCodeWarner(settings.name);
     this.live = new LivePolicy(settings.own);
     this.store = new GuardedCore(settings.core, settings.name, settings.codec, this.warner);
+    this.order = storeOrderOf(settings.core, settings.name);
+    this.order.join(this);
     // Keys of a core that keeps values in this process never leave it: skip the hash.
     this.rawKeys = settings.core.stores === 'values';
     if (this.rawKeys && settings.hashArgs === undefined) {
@@ -181,16 +160,16 @@ export class CallAlgorithm {
     const errors: unknown[] = [];
     // Every calculation of the key running now began before this write: the user's value
     // wins over them. A clear asked while it waits for an earlier write wins over it.
-    const order = this.begin(key);
+    const order = this.order.begin(key);
     let outcome: WriteOutcome;
     try {
-      outcome = await this.writeInOrder(key, order, () =>
+      outcome = await this.order.write(key, order, () =>
         this.store.write(key, value, this.settings.clock.now(), policy.entrySizeLimit, (event) => {
           if (event.type === 'store-error') errors.push(event.error);
         }),
       );
     } finally {
-      this.end(key);
+      this.order.end(key);
     }
     switch (outcome) {
       case 'stored':
@@ -221,19 +200,12 @@ export class CallAlgorithm {
   }
 
   /**
-   * Drops every entry. A calculation still running keeps its value for its own callers
-   * but does not store it, and a call made from now on does not join it; a write already
-   * on its way lands before the clear. With none on its way the store is cleared at once
-   * (the memory core synchronously, as a call asked right after expects).
+   * Drops every entry. A calculation still running (through any wrapper of this cache)
+   * keeps its value for its own callers but does not store it, and a call made from now on
+   * does not join it; a write already on its way lands before the clear.
    */
   clearCache(): Promise<void> {
-    this.clearedThrough = this.calculationsBegun;
-    this.inflight.clear();
-    this.refreshing.clear();
-    const writes = [...this.writing.values()];
-    return this.explicit('clearCache', () =>
-      writes.length === 0 ? this.store.clear() : Promise.all(writes).then(() => this.store.clear()),
-    );
+    return this.explicit('clearCache', () => this.order.clearAll(() => this.store.clear()));
   }
 
   /**
@@ -242,66 +214,19 @@ export class CallAlgorithm {
    */
   clearEntry(self: unknown, args: unknown[]): Promise<void> {
     const key = this.keyFor(self, args);
-    this.supersede(key, this.calculationsBegun + 1);
-    this.inflight.delete(key);
-    this.refreshing.delete(key);
-    const before = this.writing.get(key);
-    const deleted = this.explicit('clearEntry', () =>
-      before === undefined ? this.store.delete(key) : before.then(() => this.store.delete(key)),
+    return this.explicit('clearEntry', () =>
+      this.order.clearKey(key, () => this.store.delete(key)),
     );
-    const landed = deleted.catch(() => undefined);
-    this.writing.set(key, landed);
-    landed.then(() => {
-      if (this.writing.get(key) === landed) this.writing.delete(key);
-    });
-    return deleted;
   }
 
-  /** Gives a calculation of `key` its place in the order (see {@link KeyOrder}). */
-  private begin(key: string): number {
-    const order = ++this.calculationsBegun;
-    const state = this.orders.get(key);
-    if (state === undefined) this.orders.set(key, { running: 1, storesFrom: 0 });
-    else state.running++;
-    return order;
-  }
-
-  private end(key: string): void {
-    const state = this.orders.get(key);
-    if (state !== undefined && --state.running === 0) this.orders.delete(key);
-  }
-
-  /** Marks the running calculations of `key` begun before `order` as not to be stored. */
-  private supersede(key: string, order: number): void {
-    const state = this.orders.get(key);
-    if (state !== undefined && state.storesFrom < order) state.storesFrom = order;
-  }
-
-  private isSuperseded(key: string, order: number): boolean {
-    return order <= this.clearedThrough || order < (this.orders.get(key)?.storesFrom ?? 0);
-  }
-
-  /**
-   * Writes after any write (or clearEntry delete) of the key already on its way, and only
-   * if `order` is still the newest: an older calculation's value never lands over a newer
-   * one, nor after a clear asked while it waited.
-   */
-  private async writeInOrder(
-    key: string,
-    order: number,
-    write: () => Promise<WriteOutcome>,
-  ): Promise<WriteOutcome> {
-    for (let before = this.writing.get(key); before; before = this.writing.get(key)) {
-      await before;
-    }
-    if (this.isSuperseded(key, order)) return 'superseded';
-    this.supersede(key, order);
-    const writing = write();
-    this.writing.set(key, writing);
-    try {
-      return await writing;
-    } finally {
-      if (this.writing.get(key) === writing) this.writing.delete(key);
+  /** Called by a clear through any wrapper of this cache (see {@link StoreOrder}). */
+  forgetRunning(key: string | undefined): void {
+    if (key === undefined) {
+      this.inflight.clear();
+      this.refreshing.clear();
+    } else {
+      this.inflight.delete(key);
+      this.refreshing.delete(key);
     }
   }
 
@@ -741,13 +666,13 @@ export class CallAlgorithm {
     const { key, report } = call;
     report?.({ type: 'calculate', name: this.settings.name, key, background, claimed: !!claim });
     const stopRenewing = claim ? this.store.hold(key, claim, report) : undefined;
-    const order = this.begin(key);
+    const order = this.order.begin(key);
     try {
       const value = await this.settings.fn.apply(call.self, call.args);
       await this.storeResult(call, value, order);
       return value;
     } finally {
-      this.end(key);
+      this.order.end(key);
       stopRenewing?.();
       if (claim) await this.store.release(key, claim, report);
     }
@@ -779,7 +704,7 @@ export class CallAlgorithm {
         return;
       }
     }
-    const outcome = await this.writeInOrder(key, order, () =>
+    const outcome = await this.order.write(key, order, () =>
       this.store.write(key, value, this.settings.clock.now(), policy.entrySizeLimit, report),
     );
     report?.(

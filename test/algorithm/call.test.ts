@@ -714,6 +714,25 @@ describe('a value calculated before a clear, a precacheValue or a newer value is
       expect(await cached(1)).toBe('precached');
     });
 
+    for (const clear of ['clearCache', 'clearEntry'] as const) {
+      it(`${clear} through one wrapper reaches the running calculations of another wrapper of the same name and store (${label})`, async () => {
+        const slow = slowOnOldData();
+        const core = makeCore();
+        const one = cachier(slow.fn, { name: `two-wrappers-${clear}`, backend: core });
+        const other = cachier(slow.fn, { name: `two-wrappers-${clear}`, backend: core });
+        const first = other(1);
+        await until(() => slow.state.waiting.length === 1, 5000, 'the first calculation');
+        slow.state.data = 'new';
+        await (clear === 'clearCache' ? one.clearCache() : one.clearEntry(1));
+        const afterClear = [one(1), other(1)]; // neither may get the old calculation's value
+        slow.finish();
+        expect(await first).toBe('old');
+        expect(await Promise.all(afterClear)).toEqual(['new', 'new']);
+        expect(await one(1)).toBe('new');
+        expect(await other(1)).toBe('new');
+      });
+    }
+
     it(`an overwrite that ends before an older calculation keeps its value (${label})`, async () => {
       const slow = slowOnOldData();
       const cached = cachier(slow.fn, { name: 'overwritten-while-running', backend: makeCore() });
