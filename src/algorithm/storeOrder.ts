@@ -66,7 +66,7 @@ export class StoreOrder {
   /**
    * Writes after any write or delete of the key already on its way, and only if `order`
    * is still the newest: an older calculation's value never lands over a newer one, nor
-   * after a clear asked while it waited.
+   * after a clear asked while it waited. `write` must never reject (GuardedCore's does not).
    */
   write(key: string, order: number, write: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
     // The common case, nothing of the key on its way, without an async function's cost.
