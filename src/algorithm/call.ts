@@ -20,6 +20,7 @@ import {
   type Policy,
   withCallOverrides,
 } from './policy.js';
+import { type StoreOrder, storeOrderOf } from './storeOrder.js';
 import { waitForChange } from './waiting.js';
 
 /** Everything fixed when a wrapper is made. */
@@ -53,20 +54,6 @@ interface Running {
    */
   readonly abandon: AbortController | undefined;
   callers: number;
-}
-
-/**
- * A calculation of this process between the call of its function and its store. A value
- * is kept only if nothing newer happened to its key meanwhile in this process: a clear of
- * the key, a precacheValue, or the store of a calculation begun after it (an overwrite, a
- * waiter's own after `waitForCalcTimeout`). Otherwise a value computed from the data as
- * it was before the user cleared the cache would be served after the clear.
- */
-interface Calculation {
-  readonly key: string;
-  /** Its place in the order calculations of this wrapper began. */
-  readonly order: number;
-  superseded: boolean;
 }
 
 /** The abandon signal of a calculation that no caller can call off (made on first use). */
@@ -104,11 +91,8 @@ export class CallAlgorithm {
   private readonly refreshing = new Map<string, symbol>();
   /** Calculations and refreshes still running, for `settle()`; clearBeingCalculated keeps it. */
   private readonly pending = new Set<Promise<unknown>>();
-  /** Calculations whose values are not stored yet (see {@link Calculation}). */
-  private readonly calculations = new Set<Calculation>();
-  private calculationsBegun = 0;
-  /** The last write on its way per key: writes of one key land in the order they began. */
-  private readonly writing = new Map<string, Promise<unknown>>();
+  /** Newer wins: the order of calculations and writes of this cache, shared by its wrappers. */
+  private readonly order: StoreOrder;
   private readonly warner: OncePerCodeWarner;
   private readonly live: LivePolicy;
   private readonly store: GuardedCore;
@@ -124,6 +108,8 @@ export class CallAlgorithm {
     this.warner = new OncePerCodeWarner(settings.name);
     this.live = new LivePolicy(settings.own);
     this.store = new GuardedCore(settings.core, settings.name, settings.codec, this.warner);
+    this.order = storeOrderOf(settings.core, settings.name);
+    this.order.join(this);
     // Keys of a core that keeps values in this process never leave it: skip the hash.
     this.rawKeys = settings.core.stores === 'values';
     if (this.rawKeys && settings.hashArgs === undefined) {
@@ -172,12 +158,19 @@ export class CallAlgorithm {
       );
     }
     const errors: unknown[] = [];
-    // Every calculation of the key running now began before this write: the user's value wins.
-    const outcome = await this.writeInOrder(key, ++this.calculationsBegun, () =>
-      this.store.write(key, value, this.settings.clock.now(), policy.entrySizeLimit, (event) => {
-        if (event.type === 'store-error') errors.push(event.error);
-      }),
-    );
+    // Every calculation of the key running now began before this write: the user's value
+    // wins over them. A clear asked while it waits for an earlier write wins over it.
+    const order = this.order.begin(key);
+    let outcome: WriteOutcome;
+    try {
+      outcome = await this.order.write(key, order, () =>
+        this.store.write(key, value, this.settings.clock.now(), policy.entrySizeLimit, (event) => {
+          if (event.type === 'store-error') errors.push(event.error);
+        }),
+      );
+    } finally {
+      this.order.end(key);
+    }
     switch (outcome) {
       case 'stored':
       case 'superseded':
@@ -207,68 +200,45 @@ export class CallAlgorithm {
   }
 
   /**
-   * Drops every entry. A calculation still running keeps its value for its own callers
-   * but does not store it, and a call made from now on does not join it; a write already
-   * on its way lands before the clear. The claims go too: an owner in another process
-   * then cannot store through its claim (Claim.store), and its waiters calculate afresh.
-   * Entries are cleared once more after the claims, for a value stored in between.
+   * Drops every entry and (on a byte core) the claims. A calculation still running (through any wrapper of
+   * this cache) keeps its value for its own callers but does not store it, and a call made
+   * from now on does not join it; a write already on its way lands before the clear. With
+   * the claims gone, an owner in another process cannot store through its claim
+   * (Claim.store) and its waiters calculate afresh; entries are cleared once more after
+   * the claims, for a value stored in between.
    */
   clearCache(): Promise<void> {
-    this.supersede(undefined, Number.POSITIVE_INFINITY);
-    this.inflight.clear();
-    this.refreshing.clear();
-    const writes = [...this.writing.values()];
-    return this.explicit('clearCache', async () => {
-      await Promise.allSettled(writes);
-      await this.store.clear();
-      await this.store.clearClaims();
-      await this.store.clear();
-    });
-  }
-
-  /** Deletes the one entry of these arguments, as {@link clearCache} does for all. */
-  clearEntry(self: unknown, args: unknown[]): Promise<void> {
-    const key = this.keyFor(self, args);
-    this.supersede(key, Number.POSITIVE_INFINITY);
-    this.inflight.delete(key);
-    this.refreshing.delete(key);
-    const write = this.writing.get(key);
-    return this.explicit('clearEntry', async () => {
-      await write;
-      await this.store.delete(key);
-    });
-  }
-
-  /** Marks the calculations of `key` (of every key: undefined) begun before `order` as not to be stored. */
-  private supersede(key: string | undefined, order: number): void {
-    for (const calculation of this.calculations) {
-      if ((key === undefined || calculation.key === key) && calculation.order < order) {
-        calculation.superseded = true;
-      }
-    }
+    return this.explicit('clearCache', () =>
+      this.order.clearAll(async () => {
+        await this.store.clear();
+        // A value core's claims never leave this process, where the order already cancels
+        // the running calculations; one clear keeps an unawaited clear immediate there.
+        if (this.settings.core.stores === 'values') return;
+        await this.store.clearClaims();
+        await this.store.clear();
+      }),
+    );
   }
 
   /**
-   * Writes after any write of the key already on its way, and only if `order` is still
-   * the newest: an older calculation's value never lands over a newer one.
+   * Deletes the one entry of these arguments, as {@link clearCache} does for all; a write
+   * of the key asked after it lands after the delete.
    */
-  private async writeInOrder(
-    key: string,
-    order: number,
-    write: () => Promise<WriteOutcome>,
-    superseded: () => boolean = () => false,
-  ): Promise<WriteOutcome> {
-    for (let before = this.writing.get(key); before; before = this.writing.get(key)) {
-      await before;
-    }
-    if (superseded()) return 'superseded';
-    this.supersede(key, order);
-    const writing = write();
-    this.writing.set(key, writing);
-    try {
-      return await writing;
-    } finally {
-      if (this.writing.get(key) === writing) this.writing.delete(key);
+  clearEntry(self: unknown, args: unknown[]): Promise<void> {
+    const key = this.keyFor(self, args);
+    return this.explicit('clearEntry', () =>
+      this.order.clearKey(key, () => this.store.delete(key)),
+    );
+  }
+
+  /** Called by a clear through any wrapper of this cache (see {@link StoreOrder}). */
+  forgetRunning(key: string | undefined): void {
+    if (key === undefined) {
+      this.inflight.clear();
+      this.refreshing.clear();
+    } else {
+      this.inflight.delete(key);
+      this.refreshing.delete(key);
     }
   }
 
@@ -708,14 +678,13 @@ export class CallAlgorithm {
     const { key, report } = call;
     report?.({ type: 'calculate', name: this.settings.name, key, background, claimed: !!claim });
     const stopRenewing = claim ? this.store.hold(key, claim, report) : undefined;
-    const calculation: Calculation = { key, order: ++this.calculationsBegun, superseded: false };
-    this.calculations.add(calculation);
+    const order = this.order.begin(key);
     try {
       const value = await this.settings.fn.apply(call.self, call.args);
-      await this.storeResult(call, value, calculation, claim);
+      await this.storeResult(call, value, order, claim);
       return value;
     } finally {
-      this.calculations.delete(calculation);
+      this.order.end(key);
       stopRenewing?.();
       if (claim) await this.store.release(key, claim, report);
     }
@@ -724,7 +693,7 @@ export class CallAlgorithm {
   private async storeResult(
     call: Call,
     value: unknown,
-    calculation: Calculation,
+    order: number,
     claim: Exclude<ClaimAttempt, string> | undefined,
   ): Promise<void> {
     const { key, policy, report } = call;
@@ -752,19 +721,8 @@ export class CallAlgorithm {
         return;
       }
     }
-    const outcome = await this.writeInOrder(
-      key,
-      calculation.order,
-      () =>
-        this.store.write(
-          key,
-          value,
-          this.settings.clock.now(),
-          policy.entrySizeLimit,
-          report,
-          claim,
-        ),
-      () => calculation.superseded,
+    const outcome = await this.order.write(key, order, () =>
+      this.store.write(key, value, this.settings.clock.now(), policy.entrySizeLimit, report, claim),
     );
     report?.(
       outcome === 'stored'

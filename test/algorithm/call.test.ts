@@ -37,6 +37,8 @@ class CountingCore implements Core {
   setDelayMs = 0;
   nextSetDelaysMs: number[] = [];
   setsBegun = 0;
+  /** How long a delete takes to land (ms). */
+  deleteDelayMs = 0;
 
   constructor(leaseMs = 10_000) {
     this.leaseMs = leaseMs;
@@ -80,6 +82,7 @@ class CountingCore implements Core {
   }
   async delete(name: string, key: string) {
     this.check();
+    if (this.deleteDelayMs > 0) await sleep(this.deleteDelayMs);
     this.entries.delete(`${name}/${key}`);
   }
   async clear(name: string) {
@@ -711,6 +714,25 @@ describe('a value calculated before a clear, a precacheValue or a newer value is
       expect(await cached(1)).toBe('precached');
     });
 
+    for (const clear of ['clearCache', 'clearEntry'] as const) {
+      it(`${clear} through one wrapper reaches the running calculations of another wrapper of the same name and store (${label})`, async () => {
+        const slow = slowOnOldData();
+        const core = makeCore();
+        const one = cachier(slow.fn, { name: `two-wrappers-${clear}`, backend: core });
+        const other = cachier(slow.fn, { name: `two-wrappers-${clear}`, backend: core });
+        const first = other(1);
+        await until(() => slow.state.waiting.length === 1, 5000, 'the first calculation');
+        slow.state.data = 'new';
+        await (clear === 'clearCache' ? one.clearCache() : one.clearEntry(1));
+        const afterClear = [one(1), other(1)]; // neither may get the old calculation's value
+        slow.finish();
+        expect(await first).toBe('old');
+        expect(await Promise.all(afterClear)).toEqual(['new', 'new']);
+        expect(await one(1)).toBe('new');
+        expect(await other(1)).toBe('new');
+      });
+    }
+
     it(`an overwrite that ends before an older calculation keeps its value (${label})`, async () => {
       const slow = slowOnOldData();
       const cached = cachier(slow.fn, { name: 'overwritten-while-running', backend: makeCore() });
@@ -751,5 +773,61 @@ describe('a value calculated before a clear, a precacheValue or a newer value is
     expect(core.entries.size).toBe(0);
     expect(await call).toBe('value 1');
     expect(core.entries.size).toBe(0);
+  });
+
+  it('on the memory core clearEntry and clearCache take effect at once: a call or precacheValue asked right after them, not awaited, comes after them', async () => {
+    let data = 'old';
+    const cached = cachier(async (id: number) => `${data} ${id}`, {
+      name: 'cleared-at-once',
+      backend: new MemoryCore(),
+    });
+    expect(await cached(1)).toBe('old 1');
+    expect(await cached(2)).toBe('old 2');
+    data = 'new';
+    const clearingOne = cached.clearEntry(1);
+    const afterClearEntry = cached(1);
+    await clearingOne;
+    expect(await afterClearEntry).toBe('new 1');
+    const clearingAll = cached.clearCache();
+    const precached = cached.precacheValue([2], 'precached');
+    await clearingAll;
+    expect(await precached).toBe('precached');
+    expect(await cached(2)).toBe('precached');
+  });
+
+  for (const clear of ['clearCache', 'clearEntry'] as const) {
+    it(`a precacheValue still waiting for an earlier write of its key when ${clear} is called does not land after the clear`, async () => {
+      const core = new CountingCore();
+      const cached = cachier(async (id: number) => `value ${id}`, {
+        name: `precache-before-${clear}`,
+        backend: core,
+      });
+      core.nextSetDelaysMs = [60, 30]; // the calculation's write, then the precached value's
+      const call = cached(1);
+      await until(() => core.setsBegun === 1, 5000, "the calculation's write");
+      const precached = cached.precacheValue([1], 'precached'); // waits for that write
+      await (clear === 'clearCache' ? cached.clearCache() : cached.clearEntry(1));
+      expect(await precached).toBe('precached');
+      expect(await call).toBe('value 1');
+      expect(core.entries.size).toBe(0);
+    });
+  }
+
+  it('a precacheValue asked right after clearEntry (not awaited) lands after its delete, even behind a write on its way', async () => {
+    const core = new CountingCore();
+    const cached = cachier(async (id: number) => `value ${id}`, {
+      name: 'precache-after-clear-entry',
+      backend: core,
+    });
+    core.nextSetDelaysMs = [30];
+    core.deleteDelayMs = 30;
+    const call = cached(1);
+    await until(() => core.setsBegun === 1, 5000, "the calculation's write");
+    const clearing = cached.clearEntry(1);
+    const precached = cached.precacheValue([1], 'precached');
+    await clearing;
+    expect(await precached).toBe('precached');
+    expect(await call).toBe('value 1');
+    expect(await cached(1)).toBe('precached');
   });
 });
