@@ -62,6 +62,14 @@ const DUPLICATE_KEY = 11000;
 const VALUE_FIELDS = { value: '', calculatedAt: '', formatVersion: '' } as const;
 /** A document with neither a value nor a claim: nothing to keep. */
 const EMPTY_DOCUMENT = { value: { $exists: false }, claim: { $exists: false } } as const;
+/** A claim's live expiry, judged on the server's clock (`$$NOW`). */
+const LIVE_CLAIM = {
+  $and: [
+    { $eq: [{ $type: '$claim.expiresAt' }, 'date'] },
+    { $gt: ['$claim.expiresAt', '$$NOW'] },
+    { $lte: ['$claim.expiresAt', { $add: ['$$NOW', MAX_TIMER_MS] }] },
+  ],
+} as const;
 const AUTHENTICATION_FAILED = 18;
 /**
  * Driver errors that mean "the database cannot be reached now". A socket timeout
@@ -92,6 +100,22 @@ function isConnectionFailure(error: unknown): boolean {
   if (error instanceof CachierError) return CONNECTION_CODES.has(error.code);
   const name = (error as Error | undefined)?.name ?? '';
   return CONNECTION_ERRORS.has(name) || errorCode(error) === AUTHENTICATION_FAILED;
+}
+
+/** cachier's unique index, on which a claim's upsert collides with a held claim. */
+const INDEX_NAME = 'name_1_key_1';
+
+/**
+ * True for a duplicate-key error on cachier's `{ name: 1, key: 1 }` index, told by the
+ * error's `keyPattern` (MongoDB 4.4+) or else by the index name in its message.
+ */
+function isCollisionOnCachierIndex(error: unknown): boolean {
+  if (errorCode(error) !== DUPLICATE_KEY) return false;
+  const { keyPattern, message } = error as { keyPattern?: unknown; message?: unknown };
+  if (typeof keyPattern === 'object' && keyPattern !== null) {
+    return Object.keys(keyPattern).join() === 'name,key';
+  }
+  return typeof message === 'string' && message.includes(`index: ${INDEX_NAME} `);
 }
 
 /** One cache entry as stored. `value` and `claim` may each be absent. */
@@ -125,8 +149,22 @@ function loadDriver(): Promise<unknown> {
   return driver;
 }
 
-/** createIndex promises per Collection object: one index build per collection, retried after a failure. */
-const indexBuilds = new WeakMap<object, Promise<void>>();
+/** An index build under way or done, and how to abandon it (it closes its connection). */
+interface IndexBuild {
+  done: Promise<void>;
+  abandon(reason: Error): void;
+}
+
+/** Index builds per Collection object: one per collection, retried after a failure. */
+const indexBuilds = new WeakMap<object, IndexBuild>();
+
+/** Getting the collection ready: the step it is at, so that a deadline can say what hung. */
+interface CollectionAttempt {
+  ready: Promise<CacheCollection>;
+  step: 'mongetter' | 'index build';
+  collection?: CacheCollection;
+  build?: IndexBuild;
+}
 
 function isCollection(value: unknown): value is CacheCollection {
   const candidate = value as Partial<Record<string, unknown>> | null | undefined;
@@ -205,7 +243,7 @@ export class MongoCore implements Core {
   private readonly mongetter: MongoGetter;
   private readonly timeoutMs: number;
   private readonly driverReady: Promise<unknown>;
-  private collectionPromise: Promise<CacheCollection> | undefined;
+  private attempt: CollectionAttempt | undefined;
   /** Opens on connection failures only: a slow operation proves the database reachable. */
   private readonly breaker: Breaker;
 
@@ -241,7 +279,7 @@ export class MongoCore implements Core {
         ),
       // Ask the mongetter again on the next attempt: it may reconnect.
       onOpen: () => {
-        this.collectionPromise = undefined;
+        this.attempt = undefined;
       },
     });
     this.driverReady = loadDriver();
@@ -295,17 +333,18 @@ export class MongoCore implements Core {
           {
             name,
             key,
-            // Free: no claim, a lease that lapsed by the server's clock, or an expiry beyond
-            // the longest lease a MongoCore writes: a damaged claim that nobody renews must
-            // not hold every caller forever.
-            $or: [
-              { claim: { $exists: false } },
-              { $expr: { $lte: ['$claim.expiresAt', '$$NOW'] } },
-              { $expr: { $gt: ['$claim.expiresAt', { $add: ['$$NOW', MAX_TIMER_MS] }] } },
-            ],
+            // Free unless a claim as a MongoCore writes it holds: an expiry that is a date,
+            // later than now by the server's clock, and within the longest lease a MongoCore
+            // writes. Anything else (no claim; an expiry missing, null, of another BSON type or
+            // too far ahead; a claim that is not a document) was not written by a live owner,
+            // nobody renews it, and it must not hold every caller forever. The type is tested,
+            // not left to BSON's cross-type order.
+            $expr: { $not: [LIVE_CLAIM] },
           },
-          // A pipeline update, so that the expiry is computed on the server's clock too.
+          // A pipeline update, so that the expiry is computed on the server's clock too. The
+          // old claim is dropped first: `$set` would merge into an array in its place.
           [
+            { $unset: 'claim' },
             {
               $set: {
                 claim: {
@@ -324,9 +363,10 @@ export class MongoCore implements Core {
         )
         .catch((error: unknown) => {
           // A live claim made the filter miss, so the upsert collided with the existing
-          // document. Only this upsert's E11000 says so: a failed index build (foreign
-          // documents colliding on it) is E11000 too, and is a failure, not a held claim.
-          if (errorCode(error) === DUPLICATE_KEY) return null;
+          // document on cachier's index. Only that E11000 says so: a failed index build
+          // (foreign documents colliding on it), or a collision on another program's unique
+          // index, is E11000 too, and is a failure, not a claim that anyone will release.
+          if (isCollisionOnCachierIndex(error)) return null;
           throw error;
         }),
     );
@@ -379,7 +419,7 @@ export class MongoCore implements Core {
     let cancelled = false;
     // Resolved already once the waiter has read the entry; a failure leaves the poll.
     this.collection()
-      .then((collection) => {
+      .ready.then((collection) => {
         if (!cancelled)
           unsubscribe = changeStreamHubOf(collection).add(collection, name, key, onChange);
       })
@@ -395,12 +435,16 @@ export class MongoCore implements Core {
     return names.filter((name): name is string => typeof name === 'string').sort();
   }
 
-  /** Lists `name`'s entries; the server measures each value (`$binarySize`), so none is read. */
+  /**
+   * Lists `name`'s entries; the server measures each value (`$binarySize`), so none is read.
+   * Only binary values are listed: `$binarySize` fails the whole listing on a number or an
+   * object (another program's or a damaged document), and a read treats them as damaged.
+   */
   async *list(name: string): AsyncIterable<EntryInfo> {
     const docs = await this.run('a listing', (c, o) =>
       c
         .find(
-          { name, value: { $exists: true }, formatVersion: DOCUMENT_FORMAT_VERSION },
+          { name, value: { $type: 'binData' }, formatVersion: DOCUMENT_FORMAT_VERSION },
           {
             projection: { _id: 0, key: 1, calculatedAt: 1, size: { $binarySize: '$value' } },
             ...o,
@@ -494,13 +538,17 @@ export class MongoCore implements Core {
     operation: (collection: CacheCollection, options: OperationOptions) => Promise<T>,
   ): Promise<T> {
     const controller = new AbortController();
+    const attempt = this.collection();
+    let collected = false;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const error = new CachierError(
-          'CACHIER_MONGODB_TIMEOUT',
-          `MongoDB did not complete ${what} within ${this.timeoutMs} ms (MongoCore operationTimeoutMs)`,
-        );
+        const error = collected
+          ? new CachierError(
+              'CACHIER_MONGODB_TIMEOUT',
+              `MongoDB did not complete ${what} within ${this.timeoutMs} ms (MongoCore operationTimeoutMs)`,
+            )
+          : this.giveUp(attempt);
         controller.abort(error);
         reject(error);
       }, this.timeoutMs);
@@ -508,7 +556,10 @@ export class MongoCore implements Core {
     const options: OperationOptions = { maxTimeMS: this.timeoutMs, signal: controller.signal };
     try {
       return await Promise.race([
-        this.collection().then((collection) => operation(collection, options)),
+        attempt.ready.then((collection) => {
+          collected = true;
+          return operation(collection, options);
+        }),
         deadline,
       ]);
     } finally {
@@ -517,18 +568,49 @@ export class MongoCore implements Core {
   }
 
   /** The collection, with its unique index ensured; a failure is not cached. */
-  private collection(): Promise<CacheCollection> {
-    if (!this.collectionPromise) {
-      const attempt = this.resolveCollection();
-      this.collectionPromise = attempt;
-      attempt.catch(() => {
-        if (this.collectionPromise === attempt) this.collectionPromise = undefined;
+  private collection(): CollectionAttempt {
+    if (!this.attempt) {
+      const steps: Omit<CollectionAttempt, 'ready'> = { step: 'mongetter' };
+      const attempt: CollectionAttempt = Object.assign(steps, {
+        ready: this.resolveCollection(steps),
+      });
+      this.attempt = attempt;
+      attempt.ready.catch(() => {
+        if (this.attempt === attempt) this.attempt = undefined;
       });
     }
-    return this.collectionPromise;
+    return this.attempt;
   }
 
-  private async resolveCollection(): Promise<CacheCollection> {
+  /**
+   * The collection did not come within an operation's deadline: the mongetter or the index
+   * build may never answer (a connect that hangs, a reply lost with its connection), so the
+   * attempt is forgotten and the next operation starts anew. A mongetter that hangs is a
+   * connection failure (the breaker opens); an index build that hangs is a slow server.
+   */
+  private giveUp(attempt: CollectionAttempt): CachierError {
+    if (this.attempt === attempt) this.attempt = undefined;
+    if (attempt.step === 'mongetter') {
+      return new CachierError(
+        'CACHIER_MONGETTER_FAILED',
+        `the mongetter did not return a Collection within ${this.timeoutMs} ms (MongoCore operationTimeoutMs)`,
+      );
+    }
+    const error = new CachierError(
+      'CACHIER_MONGODB_TIMEOUT',
+      `MongoDB did not build cachier's index within ${this.timeoutMs} ms (MongoCore operationTimeoutMs)`,
+    );
+    const { collection, build } = attempt;
+    if (collection && build && indexBuilds.get(collection) === build) {
+      indexBuilds.delete(collection);
+      build.abandon(error);
+    }
+    return error;
+  }
+
+  private async resolveCollection(
+    attempt: Omit<CollectionAttempt, 'ready'>,
+  ): Promise<CacheCollection> {
     await this.driverReady;
     let collection: MongoCollectionLike;
     try {
@@ -548,7 +630,10 @@ export class MongoCore implements Core {
         'the mongetter must return a mongodb driver Collection (e.g. client.db(name).collection(name))',
       );
     }
-    await this.ensureIndex(collection);
+    attempt.step = 'index build';
+    attempt.collection = collection;
+    attempt.build = this.ensureIndex(collection);
+    await attempt.build.done;
     return collection;
   }
 
@@ -557,18 +642,20 @@ export class MongoCore implements Core {
    * key cannot both insert) and serves every query of this core (`name` alone is a prefix).
    * Creating an existing identical index is a no-op on the server.
    */
-  private ensureIndex(collection: CacheCollection): Promise<void> {
-    let build = indexBuilds.get(collection);
-    if (!build) {
-      const started = collection
-        .createIndex({ name: 1, key: 1 }, { unique: true, maxTimeMS: this.timeoutMs })
-        .then(() => undefined);
-      build = started;
-      indexBuilds.set(collection, started);
-      started.catch(() => {
-        if (indexBuilds.get(collection) === started) indexBuilds.delete(collection);
-      });
-    }
+  private ensureIndex(collection: CacheCollection): IndexBuild {
+    const existing = indexBuilds.get(collection);
+    if (existing) return existing;
+    const controller = new AbortController();
+    // The driver takes an AbortSignal on every operation (its typings list it on few).
+    const options = { unique: true, maxTimeMS: this.timeoutMs, signal: controller.signal };
+    const build: IndexBuild = {
+      done: collection.createIndex({ name: 1, key: 1 }, options).then(() => undefined),
+      abandon: (reason) => controller.abort(reason),
+    };
+    indexBuilds.set(collection, build);
+    build.done.catch(() => {
+      if (indexBuilds.get(collection) === build) indexBuilds.delete(collection);
+    });
     return build;
   }
 }

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Binary, BSON, type Document, Long, ObjectId } from 'bson';
 import { Aggregator, Context, find as mingoFind, update as mingoUpdate, Query } from 'mingo';
 import { evalExpr } from 'mingo/core';
-import type { ExpressionOperator } from 'mingo/types';
+import type { ExpressionOperator, QueryOperator } from 'mingo/types';
 import {
   encodeMsgReply,
   encodeOpReply,
@@ -288,7 +288,10 @@ class Collection {
 
   /** Matching documents (the stored objects), in sort order or natural order. */
   match(filter: unknown, sort?: unknown): Document[] {
-    const cursor = mingoFind(this.docs, isPlainObject(filter) ? filter : {});
+    const condition = isPlainObject(filter) ? (withBinDataType(filter) as Document) : {};
+    const cursor = mingoFind(this.docs, condition, undefined, {
+      context: EXTRA_EXPRESSIONS,
+    });
     if (isPlainObject(sort) && Object.keys(sort).length > 0) cursor.sort(sort);
     return cursor.all() as Document[];
   }
@@ -446,16 +449,43 @@ const resumeToken = (seq: number) => ({ _data: seq.toString(16).padStart(16, '0'
 const asNumber = (value: unknown, fallback: number): number =>
   typeof value === 'number' ? value : value instanceof Long ? value.toNumber() : fallback;
 
-/** Expressions MongoDB has and mingo lacks: `$binarySize` (MongoDB 4.4+). */
+/**
+ * Expressions MongoDB has and mingo lacks: `$binarySize` (MongoDB 4.4+), which fails the
+ * whole command on a value that is neither a string, BinData, null nor missing.
+ */
 function binarySize(...args: Parameters<typeof evalExpr>): number | null {
   const value: unknown = evalExpr(...args);
   if (value instanceof Binary) return value.length();
   if (value instanceof Uint8Array) return value.byteLength;
-  return typeof value === 'string' ? Buffer.byteLength(value) : null;
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (value === null || value === undefined) return null;
+  throw new CommandError(
+    51276,
+    'Location51276',
+    `$binarySize requires a string or BinData argument, found: ${typeof value}`,
+  );
 }
+/**
+ * mingo's `$type` query operator lacks MongoDB's `'binData'` (5), and a context cannot
+ * replace a built-in operator: filters name this server's own operator instead, which
+ * matches when the field (or, in an array, one of its elements) is a BSON Binary.
+ */
+function withBinDataType(filter: unknown): unknown {
+  if (Array.isArray(filter)) return filter.map(withBinDataType);
+  if (!isPlainObject(filter)) return filter;
+  const rewritten: Document = {};
+  for (const [field, value] of Object.entries(filter)) {
+    if (field === '$type' && (value === 'binData' || value === 5)) rewritten.$isBinData = true;
+    else rewritten[field] = withBinDataType(value);
+  }
+  return rewritten;
+}
+const isBinData = (selector: string) => (doc: Document) =>
+  pathValues(doc, selector.split('.')).some((v) => v instanceof Binary || v instanceof Uint8Array);
 const EXTRA_EXPRESSIONS = Context.init({
-  // The cast only spares tsc mingo's deep `Any` union (TS2590); the signature matches.
+  // The casts only spare tsc mingo's deep `Any` union (TS2590); the signatures match.
   expression: { $binarySize: binarySize as unknown as ExpressionOperator },
+  query: { $isBinData: isBinData as unknown as QueryOperator },
 });
 
 function projectOne(doc: Document, projection: unknown): Document {
