@@ -332,7 +332,6 @@ export class PostgresCore implements Core {
   }
 
   async set(name: string, key: string, entry: StoredEntry): Promise<void> {
-    const { bytes } = entry;
     // The upsert leaves any claim on the row alone: its owner releases it after storing.
     await this.query(
       'a write',
@@ -344,15 +343,21 @@ export class PostgresCore implements Core {
          RETURNING 1
        )
        SELECT pg_notify($5, $6) FROM stored`,
-      [
-        name,
-        key,
-        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-        entry.calculatedAt,
-        this.channel,
-        `${nameTag(name)}:${key}`,
-      ],
+      this.entryParams(name, key, entry),
     );
+  }
+
+  /** $1–$6 of a write: the row, the value, its time, and the notification that follows. */
+  private entryParams(name: string, key: string, entry: StoredEntry): unknown[] {
+    const { bytes } = entry;
+    return [
+      name,
+      key,
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      entry.calculatedAt,
+      this.channel,
+      `${nameTag(name)}:${key}`,
+    ];
   }
 
   async tryClaim(name: string, key: string): Promise<Claim | undefined> {
@@ -387,7 +392,6 @@ export class PostgresCore implements Core {
     entry: StoredEntry,
     owner: string,
   ): Promise<boolean> {
-    const { bytes } = entry;
     const { rows } = await this.query(
       'a write',
       `WITH stored AS (
@@ -397,15 +401,7 @@ export class PostgresCore implements Core {
          RETURNING 1
        )
        SELECT pg_notify($5, $6) FROM stored`,
-      [
-        name,
-        key,
-        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-        entry.calculatedAt,
-        this.channel,
-        `${nameTag(name)}:${key}`,
-        owner,
-      ],
+      [...this.entryParams(name, key, entry), owner],
     );
     return rows.length > 0;
   }

@@ -19,25 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachier, MongoCore } from '../../src/index.js';
 import { cacheKey } from '../../src/keys.js';
 import { type MongoTestServer, startMongoTestServer } from '../support/mongoTestServer.js';
-import { sleep } from '../support/time.js';
+import { settlesWithin, sleep } from '../support/time.js';
 import { collectWarnings } from '../support/warnings.js';
-
-/** `promise`, or a clear failure when it is still pending after `ms` (liveness, not speed). */
-function settlesWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: ${what}`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
 
 /** A cached function that records each actual calculation. */
 function counted(options: { name: string; backend: MongoCore }) {

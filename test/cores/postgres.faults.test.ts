@@ -6,7 +6,7 @@ import { PostgresCore } from '../../src/cores/postgres.js';
 import { cachier } from '../../src/index.js';
 import { cacheKey } from '../../src/keys.js';
 import { findPostgres, freePort } from '../support/postgresServer.js';
-import { sleep } from '../support/time.js';
+import { settlesWithin, sleep } from '../support/time.js';
 import { collectWarnings } from '../support/warnings.js';
 
 const newKey = () => randomBytes(32).toString('hex');
@@ -247,26 +247,6 @@ describe.skipIf(!found.server)('cachier() on PostgreSQL with foreign or damaged 
     await cached.clearCache(); // makes the table
     const keyOf = (id: string) => cacheKey([id], undefined, undefined, false);
     return { table, name, cached, calculated, keyOf };
-  }
-
-  /** `promise`, or a clear failure when it is still pending after `ms` (liveness, not speed). */
-  function settlesWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`still waiting after ${ms} ms: ${what}`)),
-        ms,
-      );
-      promise.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
   }
 
   it.each([

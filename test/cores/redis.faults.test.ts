@@ -10,7 +10,7 @@ import { type CachierEvent, cachier, RedisCore } from '../../src/index.js';
 import { cacheKey } from '../../src/keys.js';
 import { redisForTests } from '../support/redisServer.js';
 import { startTcpFaultProxy } from '../support/tcpFaultProxy.js';
-import { sleep, until } from '../support/time.js';
+import { settlesWithin, sleep, until } from '../support/time.js';
 
 const { server } = await redisForTests(
   'test/cores/redis.faults.test.ts (cachier() on Redis under faults and foreign data)',
@@ -90,26 +90,6 @@ describe.skipIf(!server)('cachier() on Redis under faults and foreign data', () 
     // The channel stays subscribed between the polls of one wait.
     expect(countCommand(sent, 'SUBSCRIBE')).toBeLessThanOrEqual(2);
   });
-
-  /** `promise`, or a clear failure when it is still pending after `ms` (liveness, not speed). */
-  function settlesWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`still waiting after ${ms} ms: ${what}`)),
-        ms,
-      );
-      promise.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
-  }
 
   it.each<[string, (client: ReturnType<typeof createClient>, key: string) => Promise<unknown>]>([
     ['a string without expiry', (client, key) => client.set(key, 'not a cachier owner')],

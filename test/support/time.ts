@@ -3,6 +3,7 @@
  * a real lease needs time to pass; a test about ages or staleness uses the `clock` option.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { withDeadline } from '../../src/timeLimits.js';
 
 /** Waits `ms` milliseconds of real time. */
 export function sleep(ms: number): Promise<void> {
@@ -26,4 +27,14 @@ export async function until(
     if (Date.now() > end) throw new Error(`${what} was not reached within ${timeoutMs} ms`);
     await sleep(5);
   }
+}
+
+/**
+ * `promise`, or a clear failure naming `what` when it is still pending after `ms`: a
+ * bound for a call that must not hang (liveness), not a timing assertion.
+ *
+ * @example expect(await settlesWithin(cached('x'), 20_000, 'a claim that never lapses')).toBe(1);
+ */
+export function settlesWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return withDeadline(promise, ms, () => new Error(`still waiting after ${ms} ms: ${what}`));
 }
