@@ -200,12 +200,12 @@ export class CallAlgorithm {
   }
 
   /**
-   * Drops every entry and (on a byte core) the claims. A calculation still running (through any wrapper of
-   * this cache) keeps its value for its own callers but does not store it, and a call made
-   * from now on does not join it; a write already on its way lands before the clear. With
-   * the claims gone, an owner in another process cannot store through its claim
-   * (Claim.store) and its waiters calculate afresh; entries are cleared once more after
-   * the claims, for a value stored in between.
+   * Drops every entry and (on a byte core) the claims. A calculation still running
+   * (through any wrapper of this cache) keeps its value for its own callers but does not
+   * store it, and a call made from now on does not join it; a write already on its way
+   * lands before the clear. With the claims gone, an owner in another process cannot store
+   * through its claim (Claim.store) and its waiters calculate afresh; entries are cleared
+   * once more after the claims, for a value stored in between.
    */
   clearCache(): Promise<void> {
     return this.explicit('clearCache', () =>
@@ -597,15 +597,13 @@ export class CallAlgorithm {
     // checks its deadline after each; Node would run such a timer after 1 ms (a busy poll).
     const timer =
       remainingMs <= MAX_TIMER_MS ? setTimeout(() => stop.abort(), remainingMs) : undefined;
-    const onAbandon = () => stop.abort();
-    // The one never-aborted signal (a calculation no caller can call off) gets no listener:
-    // every key waiting at once would add one, and Node warns of a leak from the 11th on.
-    if (abandon !== neverAborted) abandon.addEventListener('abort', onAbandon, { once: true });
+    // One listener per signal however many keys wait on it (the never-aborted one is shared).
+    const stopListening = onAbort(abandon, () => stop.abort());
     try {
       await waitForChange(this.settings.core, this.settings.name, key, attempt, stop.signal);
     } finally {
       clearTimeout(timer);
-      abandon.removeEventListener('abort', onAbandon);
+      stopListening();
     }
   }
 

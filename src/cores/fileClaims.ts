@@ -258,17 +258,13 @@ export class FileClaims {
     };
   }
 
-  private async isHeld(held: HeldClaim): Promise<boolean> {
-    if (held.lost) return false;
-    try {
-      if (this.budget.sync) this.budget.timed(() => fs.lstatSync(held.ownerPath));
-      else await lstat(held.ownerPath);
-      return true;
-    } catch (error) {
-      if (!isGone(error)) throw error;
-      this.lose(held);
-      return false;
-    }
+  /** Whether our owner file is still there (before the owner's store). */
+  private isHeld(held: HeldClaim): Promise<boolean> {
+    return this.whileHeld(
+      held,
+      () => fs.lstatSync(held.ownerPath),
+      () => lstat(held.ownerPath),
+    );
   }
 
   /**
@@ -276,19 +272,34 @@ export class FileClaims {
    * still in it: gone means the claim was cleared or taken over after its lease lapsed.
    * A refresh that lands on a newer owner's folder only makes a live claim look fresher.
    */
-  private async renew(held: HeldClaim): Promise<boolean> {
-    if (held.lost) return false;
+  private renew(held: HeldClaim): Promise<boolean> {
     const now = Date.now() / 1000;
-    try {
-      if (this.budget.sync) {
-        this.budget.timed(() => {
-          fs.lutimesSync(held.lockPath, now, now);
-          fs.lstatSync(held.ownerPath);
-        });
-      } else {
+    return this.whileHeld(
+      held,
+      () => {
+        fs.lutimesSync(held.lockPath, now, now);
+        fs.lstatSync(held.ownerPath);
+      },
+      async () => {
         await lutimes(held.lockPath, now, now);
         await lstat(held.ownerPath);
-      }
+      },
+    );
+  }
+
+  /**
+   * Runs a step on the claim's files (synchronously while the disk is fast): `true` when
+   * it found them, `false` (and the claim lost) when they are gone, cleared or taken over.
+   */
+  private async whileHeld(
+    held: HeldClaim,
+    sync: () => unknown,
+    slow: () => Promise<unknown>,
+  ): Promise<boolean> {
+    if (held.lost) return false;
+    try {
+      if (this.budget.sync) this.budget.timed(sync);
+      else await slow();
       return true;
     } catch (error) {
       if (!isGone(error)) throw error;
