@@ -18,8 +18,6 @@ interface ChannelState {
   active: boolean;
   /** A SUBSCRIBE is on its way on the current subscriber connection. */
   subscribing: boolean;
-  /** Set while the channel has no waiters: ends its subscription unless one comes back. */
-  linger?: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -36,13 +34,8 @@ export class SubscriptionHub {
   /** The channels with waiters, and where their subscription stands. */
   private readonly channels = new Map<string, ChannelState>();
   private readonly waiters = new Waiters({
-    onGroupEmpty: (channel) => {
-      const state = this.channels.get(channel);
-      if (!state) return;
-      clearTimeout(state.linger);
-      state.linger = setTimeout(() => this.forget(channel, state), LINGER_MS);
-      state.linger.unref();
-    },
+    onGroupEmpty: (channel) => this.forget(channel),
+    groupLingerMs: LINGER_MS,
   });
   private subscriber: RedisSubscriberLike | undefined;
   private connecting: Promise<RedisSubscriberLike> | undefined;
@@ -58,11 +51,7 @@ export class SubscriptionHub {
 
   /** Calls `onChange` when a message for `key` (or for every key) arrives on `channel`. */
   add(channel: string, key: string, onChange: Wake): () => void {
-    const state = this.channels.get(channel);
-    if (state) {
-      clearTimeout(state.linger);
-      state.linger = undefined;
-    } else {
+    if (!this.channels.has(channel)) {
       this.channels.set(channel, { active: false, subscribing: false });
     }
     const leave = this.waiters.add(channel, key, onChange);
@@ -71,8 +60,9 @@ export class SubscriptionHub {
   }
 
   /** Ends a channel's subscription once it has lingered without waiters. */
-  private forget(channel: string, state: ChannelState): void {
-    if (this.channels.get(channel) !== state || this.waiters.has(channel)) return;
+  private forget(channel: string): void {
+    const state = this.channels.get(channel);
+    if (!state) return;
     this.channels.delete(channel);
     if (state.active && this.subscriber) {
       this.subscriber.unsubscribe(channel, this.dispatch).catch(() => undefined);
@@ -145,8 +135,7 @@ export class SubscriptionHub {
     if (subscriber) destroyQuietly(subscriber);
     for (const [channel, state] of this.channels) {
       if (!this.waiters.has(channel)) {
-        // Lingering without waiters: nothing to subscribe again.
-        clearTimeout(state.linger);
+        // Lingering without waiters: nothing to subscribe again (its linger ends in forget).
         this.channels.delete(channel);
         continue;
       }

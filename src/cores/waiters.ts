@@ -6,6 +6,13 @@ export interface WaitersOptions {
   /** Called when a group's last waiter leaves (a channel to unsubscribe, a folder to stop watching). */
   onGroupEmpty?: (group: string) => void;
   /**
+   * With it, {@link onGroupEmpty} comes this long (ms) after the group's last waiter left,
+   * and not at all if one came back meanwhile: a wait subscribes anew on every poll, and
+   * a hub whose new subscription wakes its waiters would otherwise wake each poll itself.
+   * The timer never keeps a program alive.
+   */
+  groupLingerMs?: number;
+  /**
    * Called {@link idleMs} after the last waiter of every group left, unless one came back
    * meanwhile: each wait subscribes anew on every poll, so a subscription closed at once
    * would be reopened on the next one. The timer never keeps a program alive.
@@ -39,6 +46,8 @@ export class Waiters {
   private readonly groups = new Map<string, Map<string, Set<Wake>>>();
   private count = 0;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Groups whose last waiter left, until their {@link WaitersOptions.groupLingerMs} ends. */
+  private readonly lingering = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: WaitersOptions = {}) {}
 
@@ -62,6 +71,8 @@ export class Waiters {
     if (!routes) {
       routes = new Map();
       this.groups.set(group, routes);
+      clearTimeout(this.lingering.get(group));
+      this.lingering.delete(group);
     }
     let wakes = routes.get(route);
     if (!wakes) {
@@ -83,7 +94,7 @@ export class Waiters {
       if (wakes.size === 0) routes.delete(route);
       if (routes.size === 0) {
         this.groups.delete(group);
-        this.options.onGroupEmpty?.(group);
+        this.groupEmptied(group);
       }
       if (this.count === 0) this.startIdle();
     };
@@ -110,6 +121,21 @@ export class Waiters {
     for (const routes of this.groups.values())
       for (const wakes of routes.values()) woken.push(...wakes);
     for (const wake of woken) callSafely(wake);
+  }
+
+  private groupEmptied(group: string): void {
+    const { onGroupEmpty, groupLingerMs } = this.options;
+    if (!onGroupEmpty) return;
+    if (groupLingerMs === undefined) {
+      onGroupEmpty(group);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.lingering.delete(group);
+      onGroupEmpty(group);
+    }, groupLingerMs);
+    timer.unref();
+    this.lingering.set(group, timer);
   }
 
   private startIdle(): void {

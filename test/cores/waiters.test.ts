@@ -105,6 +105,25 @@ describe('Waiters', () => {
     expect(idle).toBe(1);
   });
 
+  it('with groupLingerMs, says a group is empty only once it stayed empty that long; other groups apart', () => {
+    vi.useFakeTimers();
+    const emptied: string[] = [];
+    const waiters = new Waiters({
+      onGroupEmpty: (group) => emptied.push(group),
+      groupLingerMs: 1000,
+    });
+    waiters.add('a', 'k', () => undefined)();
+    vi.advanceTimersByTime(999);
+    const back = waiters.add('a', 'k', () => undefined);
+    waiters.add('b', 'k', () => undefined)();
+    vi.advanceTimersByTime(5000);
+    expect(emptied).toEqual(['b']);
+    back();
+    expect(waiters.has('a')).toBe(false);
+    vi.advanceTimersByTime(1000);
+    expect(emptied).toEqual(['b', 'a']);
+  });
+
   it("the idle timer is unref'd", () => {
     const waiters = new Waiters({ idleMs: 60_000, onIdle: () => undefined });
     const spy = vi.spyOn(globalThis, 'setTimeout');
