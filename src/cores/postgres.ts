@@ -147,27 +147,10 @@ function opensBreaker(error: unknown): boolean {
   return PG_CONNECTION_FAILURE.test((error as Error | undefined)?.message ?? '');
 }
 
-/** The tables' DDL (the README shows it for the default table name). */
-function schemaSql(table: string, meta: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${table} (
-  name text NOT NULL,
-  key text NOT NULL,
-  value bytea,
-  calculated_at double precision,
-  format_version integer,
-  claim_owner text,
-  claim_expires_at timestamptz,
-  PRIMARY KEY (name, key)
-);
-CREATE TABLE IF NOT EXISTS ${meta} (
-  property text PRIMARY KEY,
-  value text NOT NULL
-);
-INSERT INTO ${meta} (property, value) VALUES ('schema_version', '${POSTGRES_SCHEMA_VERSION}')
-  ON CONFLICT (property) DO NOTHING;`;
-}
-
-/** The columns of the entries table and their types (schemaSql): a table without them is not cachier's. */
+/**
+ * The columns of the entries table and their types, as `format_type` names them: the DDL
+ * below is made from them, and a table without them is not cachier's.
+ */
 const TABLE_COLUMNS: Readonly<Record<string, string>> = {
   name: 'text',
   key: 'text',
@@ -177,6 +160,25 @@ const TABLE_COLUMNS: Readonly<Record<string, string>> = {
   claim_owner: 'text',
   claim_expires_at: 'timestamp with time zone',
 };
+/** The columns of the primary key, which are also never NULL. */
+const KEY_COLUMNS = ['name', 'key'];
+
+/** The tables' DDL (the README shows it for the default table name). */
+function schemaSql(table: string, meta: string): string {
+  const columns = Object.entries(TABLE_COLUMNS).map(
+    ([column, type]) => `  ${column} ${type}${KEY_COLUMNS.includes(column) ? ' NOT NULL' : ''},`,
+  );
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+${columns.join('\n')}
+  PRIMARY KEY (${KEY_COLUMNS.join(', ')})
+);
+CREATE TABLE IF NOT EXISTS ${meta} (
+  property text PRIMARY KEY,
+  value text NOT NULL
+);
+INSERT INTO ${meta} (property, value) VALUES ('schema_version', '${POSTGRES_SCHEMA_VERSION}')
+  ON CONFLICT (property) DO NOTHING;`;
+}
 
 const quoteIdentifier = (part: string) => `"${part}"`;
 
