@@ -18,7 +18,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachier, MongoCore } from '../../src/index.js';
 import { cacheKey } from '../../src/keys.js';
-import { type MongoTestServer, startMongoTestServer } from '../support/mongoTestServer.js';
+import {
+  type MongoServerTarget,
+  type MongoTestServer,
+  mongoServerTargets,
+  startMongoTestServer,
+} from '../support/mongoTestServer.js';
 import { settlesWithin, sleep } from '../support/time.js';
 import { collectWarnings } from '../support/warnings.js';
 
@@ -32,21 +37,9 @@ function counted(options: { name: string; backend: MongoCore }) {
   return { cached, calculated };
 }
 
-interface Server {
-  uri: string;
-  close(): Promise<void>;
-}
+type Server = Awaited<ReturnType<MongoServerTarget['start']>>;
 
-const targets: { label: string; start: () => Promise<Server> }[] = [
-  { label: 'the wire test server', start: startMongoTestServer },
-];
-const realUri = process.env.CACHIER_TEST_MONGODB_URI;
-if (realUri) {
-  targets.push({
-    label: 'a real server (CACHIER_TEST_MONGODB_URI)',
-    start: async () => ({ uri: realUri, close: async () => undefined }),
-  });
-}
+const targets = mongoServerTargets();
 
 describe.each(targets)('cachier() on MongoDB with foreign data, on $label', ({ start }) => {
   let server: Server;

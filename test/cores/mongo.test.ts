@@ -3,7 +3,12 @@ import net from 'node:net';
 import { Binary, type Collection, type Db, type Document, MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cachier, MongoCore } from '../../src/index.js';
-import { type MongoTestServer, startMongoTestServer } from '../support/mongoTestServer.js';
+import {
+  type MongoServerTarget,
+  type MongoTestServer,
+  mongoServerTargets,
+  startMongoTestServer,
+} from '../support/mongoTestServer.js';
 import { sleep } from '../support/time.js';
 import { collectWarnings } from '../support/warnings.js';
 
@@ -16,22 +21,9 @@ const entry = (text: string, calculatedAt = Date.now()) => ({
 const text = (read: { bytes: Uint8Array; calculatedAt: number } | undefined) =>
   read && { text: new TextDecoder().decode(read.bytes), calculatedAt: read.calculatedAt };
 
-interface Server {
-  uri: string;
-  close(): Promise<void>;
-}
+type Server = Awaited<ReturnType<MongoServerTarget['start']>>;
 
-const targets: { label: string; start: () => Promise<Server> }[] = [
-  // In its own process: the clock tests fake this process's clock, not the server's $$NOW.
-  { label: 'the wire test server', start: startMongoTestServer },
-];
-const realUri = process.env.CACHIER_TEST_MONGODB_URI;
-if (realUri) {
-  targets.push({
-    label: 'a real server (CACHIER_TEST_MONGODB_URI)',
-    start: async () => ({ uri: realUri, close: async () => undefined }),
-  });
-}
+const targets = mongoServerTargets();
 
 describe.each(targets)('MongoCore on $label', ({ start }) => {
   let server: Server;

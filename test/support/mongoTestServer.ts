@@ -1075,3 +1075,30 @@ export async function startMongoTestServer(
     },
   };
 }
+
+/** A MongoDB server a test runs against, and how to stop it (a real one is left running). */
+export interface MongoServerTarget {
+  label: string;
+  start(): Promise<{ uri: string; close(): Promise<void> }>;
+}
+
+/**
+ * The servers a MongoDB test runs on: the wire test server (in its own process, so a test
+ * that fakes this process's clock does not fake the server's `$$NOW`), and a real server
+ * too when CACHIER_TEST_MONGODB_URI is set.
+ *
+ * @example describe.each(mongoServerTargets())('MongoCore on $label', ({ start }) => { ... });
+ */
+export function mongoServerTargets(): MongoServerTarget[] {
+  const targets: MongoServerTarget[] = [
+    { label: 'the wire test server', start: () => startMongoTestServer() },
+  ];
+  const realUri = process.env.CACHIER_TEST_MONGODB_URI;
+  if (realUri) {
+    targets.push({
+      label: 'a real server (CACHIER_TEST_MONGODB_URI)',
+      start: async () => ({ uri: realUri, close: async () => undefined }),
+    });
+  }
+  return targets;
+}
