@@ -102,6 +102,25 @@ class CountingCore implements Core {
   }
 }
 
+/**
+ * The MaxListenersExceededWarnings ("possible memory leak": an 11th listener on one
+ * AbortSignal) that Node emits while `run` runs.
+ */
+async function listenerLeakWarnings(run: () => Promise<void>): Promise<Error[]> {
+  const leaks: Error[] = [];
+  const onWarning = (warning: Error) => {
+    if (warning.name === 'MaxListenersExceededWarning') leaks.push(warning);
+  };
+  process.on('warning', onWarning);
+  try {
+    await run();
+    await new Promise((resolve) => setImmediate(resolve)); // warnings arrive on a later tick
+  } finally {
+    process.off('warning', onWarning);
+  }
+  return leaks;
+}
+
 afterEach(() => {
   resetDefaultParams();
   vi.restoreAllMocks();
@@ -249,12 +268,7 @@ describe('the call algorithm', () => {
   });
 
   it('one signal shared by many concurrent calls gets one listener: no MaxListenersExceededWarning', async () => {
-    const leaks: Error[] = [];
-    const onWarning = (warning: Error) => {
-      if (warning.name === 'MaxListenersExceededWarning') leaks.push(warning);
-    };
-    process.on('warning', onWarning);
-    try {
+    const leaks = await listenerLeakWarnings(async () => {
       const core = new CountingCore();
       const cached = cachier(
         async (id: number) => {
@@ -276,11 +290,8 @@ describe('the call algorithm', () => {
       const late = [1, 2, 3].map((id) => withSignal(100 + id));
       controller.abort(new Error('shut down'));
       for (const call of late) await expect(call).rejects.toThrow('shut down');
-      await new Promise((resolve) => setImmediate(resolve)); // warnings arrive on a later tick
-      expect(leaks).toEqual([]);
-    } finally {
-      process.off('warning', onWarning);
-    }
+    });
+    expect(leaks).toEqual([]);
   });
 
   it('a caller that gave up waiting in this process does not calculate once its waitForCalcTimeout ends', async () => {
@@ -431,12 +442,7 @@ describe('the call algorithm', () => {
 
   it('many keys waiting at once on other owners raise no MaxListenersExceededWarning', async () => {
     // Node warns of a "possible memory leak" when an AbortSignal gets an 11th listener.
-    const leaks: Error[] = [];
-    const onWarning = (warning: Error) => {
-      if (warning.name === 'MaxListenersExceededWarning') leaks.push(warning);
-    };
-    process.on('warning', onWarning);
-    try {
+    const leaks = await listenerLeakWarnings(async () => {
       const core = new CountingCore();
       const options = {
         name: 'many-waiting',
@@ -454,11 +460,8 @@ describe('the call algorithm', () => {
       for (const id of ids) await owner.precacheValue([id], `theirs ${id}`);
       for (const claim of claims) await claim?.release();
       expect(await waiting).toEqual(ids.map((id) => `theirs ${id}`));
-      await new Promise((resolve) => setImmediate(resolve)); // warnings arrive on a later tick
-      expect(leaks).toEqual([]);
-    } finally {
-      process.off('warning', onWarning);
-    }
+    });
+    expect(leaks).toEqual([]);
   });
 
   it('a clock stepped back while waiting on another owner does not stretch waitForCalcTimeout', async () => {

@@ -156,6 +156,18 @@ describe('PostgresCore pool option as a function', () => {
 });
 
 const found = await findPostgres();
+/** A pool on the test server; the tables named in `tables` are dropped after the block. */
+function poolDroppingTables() {
+  const pool = new pg.Pool({ connectionString: found.server?.url ?? '' });
+  const tables: string[] = [];
+  afterAll(async () => {
+    for (const table of tables)
+      await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta"`);
+    await pool.end();
+  });
+  return { pool, tables };
+}
+
 // Vitest runs file-level afterAll hooks after those of every describe block.
 afterAll(() => found.server?.close());
 
@@ -222,14 +234,7 @@ describe.skipIf(!found.server)('PostgresCore when the server goes away and comes
 });
 
 describe.skipIf(!found.server)('cachier() on PostgreSQL with foreign or damaged rows', () => {
-  const url = found.server?.url ?? '';
-  const pool = new pg.Pool({ connectionString: url });
-  const tables: string[] = [];
-  afterAll(async () => {
-    for (const table of tables)
-      await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta"`);
-    await pool.end();
-  });
+  const { pool, tables } = poolDroppingTables();
 
   /** A wrapper on a table of its own (made by its first operation), counting calculations. */
   async function wrapperOnNewTable() {
@@ -277,14 +282,7 @@ describe.skipIf(!found.server)('cachier() on PostgreSQL with foreign or damaged 
 describe.skipIf(!found.server)(
   "cachier() on PostgreSQL with another program's table of the same name",
   () => {
-    const url = found.server?.url ?? '';
-    const pool = new pg.Pool({ connectionString: url });
-    const tables: string[] = [];
-    afterAll(async () => {
-      for (const table of tables)
-        await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_meta"`);
-      await pool.end();
-    });
+    const { pool, tables } = poolDroppingTables();
 
     it.each([
       ['other columns', 'id serial PRIMARY KEY, name text, key text, payload jsonb'],
